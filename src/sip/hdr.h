@@ -48,6 +48,10 @@ enum sp_hdr_id {
 	SP_HDR_REFER_TO,            /* r */
 	SP_HDR_REFERRED_BY,         /* b */
 	SP_HDR_SESSION_EXPIRES,     /* x */
+	SP_HDR_WARNING,
+	SP_HDR_TIMESTAMP,
+	SP_HDR_CALL_INFO,
+	SP_HDR_ACCEPT,
 	SP_HDR__COUNT
 };
 

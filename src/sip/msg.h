@@ -111,6 +111,9 @@ struct sp_msg {
 	uint32_t max_forwards;
 };
 
+/* sp_cseq_parse parses a CSeq value: a number under 2^31, LWS, a method. */
+int sp_cseq_parse(struct sp_str value, struct sp_cseq *out);
+
 /* sp_msg_parse parses buf[0..len) into *m: the start line, every header line
  * (name identified, value delimited, folding checked, limits enforced), the
  * Content-Length and the body. It does not parse header values beyond

@@ -35,6 +35,16 @@ int sp_param_list_check(struct sp_str params, enum sp_param_kind kind);
 int sp_param_find(struct sp_str params, enum sp_param_kind kind, const char *name,
 		  struct sp_str *value);
 
+/* sp_param_find_s is sp_param_find with the name as a slice, which may be
+ * %-escaped for URI lists (from another URI being compared). */
+int sp_param_find_s(struct sp_str params, enum sp_param_kind kind, struct sp_str name,
+		    struct sp_str *value);
+
+/* sp_param_escaped_eq compares two slices after decoding their %HH escapes
+ * (RFC 3261 19.1.4: escaped and unescaped characters are equivalent),
+ * ASCII case-insensitively when icase. */
+bool sp_param_escaped_eq(struct sp_str a, struct sp_str b, bool icase);
+
 /* sp_quoted_scan checks a quoted-string at the start of s (s.p[0] == '"'),
  * handling quoted-pair escapes, and returns its length including both quotes
  * in *len. Returns SP_EINVAL when it is unterminated or holds a bad byte. */

@@ -1,0 +1,256 @@
+/* validate.c: the full well-formedness check of a parsed message and of each known header value. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/charset.h"
+#include "core/err.h"
+#include "sdp/sdp.h"
+#include "sip/auth.h"
+#include "sip/ctype.h"
+#include "sip/date.h"
+#include "sip/host.h"
+#include "sip/lws.h"
+#include "sip/misc_hdr.h"
+#include "sip/param.h"
+#include "sip/msg.h"
+#include "sip/tokens.h"
+
+/* Runs a list parser over every value of a header line. */
+static int each_addr(struct sp_str v, unsigned flags)
+{
+	struct sp_addr a;
+	int e, n = 0;
+	while ((e = sp_addr_next(&v, flags, &a)) == 0)
+		n++;
+	return e == SP_ENOENT && n > 0 ? 0 : (e == SP_ENOENT ? SP_EINVAL : e);
+}
+
+static int each_via(struct sp_str v)
+{
+	struct sp_via via;
+	int e, n = 0;
+	while ((e = sp_via_next(&v, &via)) == 0)
+		n++;
+	return e == SP_ENOENT && n > 0 ? 0 : (e == SP_ENOENT ? SP_EINVAL : e);
+}
+
+/* callid = word [ "@" word ] */
+static int call_id_check(struct sp_str v)
+{
+	size_t i = 0, at = 0;
+	for (; i < v.len; i++) {
+		if (v.p[i] == '@' && !at && i > 0)
+			at = i;
+		else if (!sp_is_word(v.p[i]))
+			return SP_EINVAL;
+	}
+	return v.len && (!at || at + 1 < v.len) ? 0 : SP_EINVAL;
+}
+
+static int u32_check(struct sp_str v, uint32_t max)
+{
+	uint32_t n;
+	return sp_str_to_u32(v, max, &n);
+}
+
+/* warning-value = warn-code SP warn-agent SP warn-text, comma-separated. */
+static int warning_check(struct sp_str v)
+{
+	size_t i = 0;
+	for (;;) {
+		i = sp_lws_skip(v, i);
+		if (i + 4 > v.len)
+			return SP_EINVAL;
+		for (int k = 0; k < 3; k++)
+			if (!sp_is_digit(v.p[i + k]))
+				return SP_EINVAL;
+		if (v.p[i + 3] != ' ')
+			return SP_EINVAL;
+		i += 4;
+		size_t a = i;
+		while (i < v.len && v.p[i] != ' ' && v.p[i] != ',')
+			i++;
+		if (i == a || i >= v.len || v.p[i] != ' ')
+			return SP_EINVAL;
+		i++;
+		size_t qlen;
+		if (i >= v.len || v.p[i] != '"' || sp_quoted_scan(sp_str_from(v, i), &qlen))
+			return SP_EINVAL;
+		i = sp_lws_skip(v, i + qlen);
+		if (i == v.len)
+			return 0;
+		if (v.p[i] != ',')
+			return SP_EINVAL;
+		i++;
+	}
+}
+
+/* Timestamp = 1*(DIGIT) [ "." *(DIGIT) ] [ LWS delay ] */
+static int timestamp_check(struct sp_str v)
+{
+	size_t i = 0, d;
+	for (int part = 0; part < 2; part++) {
+		d = i;
+		while (i < v.len && sp_is_digit(v.p[i]))
+			i++;
+		if (i == d)
+			return SP_EINVAL;
+		if (i < v.len && v.p[i] == '.')
+			for (i++; i < v.len && sp_is_digit(v.p[i]); i++)
+				;
+		if (i == v.len)
+			return 0;
+		size_t j = sp_lws_skip(v, i);
+		if (j == i || part == 1)
+			return SP_EINVAL;
+		i = j;
+	}
+	return SP_EINVAL;
+}
+
+int sp_hdr_check(enum sp_hdr_id id, struct sp_str v)
+{
+	struct sp_cseq cseq;
+	struct sp_addr addr;
+	struct sp_ctype ct;
+	struct sp_auth auth;
+	struct sp_identity ident;
+	struct sp_str comment;
+	enum sp_refresher refresher;
+	int64_t when;
+	unsigned flags;
+	uint32_t secs, secs2;
+
+	switch (id) {
+	case SP_HDR_VIA: return each_via(v);
+	case SP_HDR_FROM:
+	case SP_HDR_TO: return sp_addr_parse(v, 0, &addr);
+	case SP_HDR_REFER_TO:
+	case SP_HDR_REFERRED_BY: return sp_addr_parse(v, 0, &addr);
+	case SP_HDR_CONTACT: return each_addr(v, SP_ADDR_STAR);
+	case SP_HDR_ROUTE:
+	case SP_HDR_RECORD_ROUTE:
+	case SP_HDR_PATH: return each_addr(v, SP_ADDR_NAMEADDR);
+	case SP_HDR_CALL_INFO: return each_addr(v, SP_ADDR_NAMEADDR);
+	case SP_HDR_P_ASSERTED_IDENTITY:
+	case SP_HDR_P_PREFERRED_IDENTITY: return each_addr(v, 0);
+	case SP_HDR_CALL_ID: return call_id_check(v);
+	case SP_HDR_CSEQ: return sp_cseq_parse(v, &cseq);
+	case SP_HDR_MAX_FORWARDS: return u32_check(v, 255);
+	case SP_HDR_CONTENT_LENGTH: return u32_check(v, SP_MSG_MAX_LEN);
+	case SP_HDR_EXPIRES:
+	case SP_HDR_MIN_EXPIRES: return u32_check(v, UINT32_MAX);
+	case SP_HDR_CONTENT_TYPE: return sp_ctype_parse(v, &ct);
+	case SP_HDR_AUTHORIZATION:
+	case SP_HDR_PROXY_AUTHORIZATION:
+	case SP_HDR_WWW_AUTHENTICATE:
+	case SP_HDR_PROXY_AUTHENTICATE: return sp_auth_parse(v, &auth);
+	case SP_HDR_REQUIRE:
+	case SP_HDR_PROXY_REQUIRE:
+	case SP_HDR_UNSUPPORTED:
+	case SP_HDR_ALLOW:
+	case SP_HDR_ALLOW_EVENTS:
+	case SP_HDR_CONTENT_ENCODING: return sp_token_list_check(v);
+	case SP_HDR_SUPPORTED: return v.len ? sp_token_list_check(v) : 0;
+	case SP_HDR_PRIVACY: return sp_privacy_parse(v, &flags);
+	case SP_HDR_DATE: return sp_date_parse(v, &when);
+	case SP_HDR_IDENTITY: return sp_identity_parse(v, &ident);
+	case SP_HDR_REASON: return sp_reason_check(v);
+	case SP_HDR_RETRY_AFTER: return sp_retry_after_parse(v, &secs, &comment, &secs2);
+	case SP_HDR_EVENT: return sp_event_check(v);
+	case SP_HDR_SESSION_EXPIRES: return sp_session_expires_parse(v, &secs, &refresher);
+	case SP_HDR_WARNING: return warning_check(v);
+	case SP_HDR_TIMESTAMP: return timestamp_check(v);
+	case SP_HDR_SUBJECT: return sp_subject_check(v);
+	case SP_HDR_ACCEPT:
+	case SP_HDR_OTHER:
+	default: return 0;
+	}
+}
+
+/* Reasons must be static strings: one per known header, built once. */
+static const char *bad_header_reason(enum sp_hdr_id id, int e)
+{
+	static char reasons[SP_HDR__COUNT][2][64];
+	static int built;
+	if (!built) {
+		for (int i = 1; i < SP_HDR__COUNT; i++) {
+			snprintf(reasons[i][0], sizeof(reasons[i][0]), "Malformed %s header", sp_hdr_name(i));
+			snprintf(reasons[i][1], sizeof(reasons[i][1]), "%s value out of range", sp_hdr_name(i));
+		}
+		built = 1;
+	}
+	return reasons[id][e == SP_ERANGE ? 1 : 0];
+}
+
+#define FAIL(st, why)                 \
+	do {                          \
+		err->status = (st);   \
+		err->reason = (why);  \
+		return SP_EINVAL;     \
+	} while (0)
+
+static int check_body(struct sp_msg *m, struct sp_sip_error *err)
+{
+	const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_CONTENT_TYPE);
+	struct sp_ctype ct;
+
+	if (m->body.len == 0)
+		return 0;
+	if (!h)
+		FAIL(400, "Body without Content-Type");
+	if (sp_ctype_parse(h->value, &ct) || !sp_ctype_is(&ct, "application", "sdp"))
+		return 0;
+	/* The SDP description is large; keep it off the stack. */
+	struct sp_sdp *sdp = malloc(sizeof(*sdp));
+	const char *why = "Malformed SDP body";
+	if (!sdp)
+		FAIL(500, "Out of memory");
+	int e = sp_sdp_parse(m->body, sdp, &why);
+	free(sdp);
+	if (e)
+		FAIL(400, why);
+	return 0;
+}
+
+int sp_msg_validate(struct sp_msg *m, struct sp_sip_error *err)
+{
+	static const enum sp_hdr_id mandatory[] = { SP_HDR_VIA, SP_HDR_FROM, SP_HDR_TO,
+						    SP_HDR_CALL_ID, SP_HDR_CSEQ };
+	for (size_t i = 0; i < sizeof(mandatory) / sizeof(mandatory[0]); i++)
+		if (m->first[mandatory[i]] < 0) {
+			static char why[SP_HDR__COUNT][48];
+			snprintf(why[mandatory[i]], sizeof(why[0]), "Missing %s header",
+				 sp_hdr_name(mandatory[i]));
+			FAIL(400, why[mandatory[i]]);
+		}
+
+	for (unsigned i = 0; i < m->nhdrs; i++) {
+		const struct sp_hdr *h = &m->hdr[i];
+		enum sp_hdr_id id = h->id;
+		if (id == SP_HDR_OTHER)
+			continue;
+		if (sp_hdr_is_single(id) && m->first[id] != (int16_t)i) {
+			static char why[SP_HDR__COUNT][48];
+			snprintf(why[id], sizeof(why[0]), "Multiple %s headers", sp_hdr_name(id));
+			FAIL(400, why[id]);
+		}
+		int e = sp_hdr_check(id, h->value);
+		if (e)
+			FAIL(400, bad_header_reason(id, e));
+	}
+
+	if (m->request) {
+		const struct sp_uri *ruri = sp_msg_ruri(m);
+		if (!ruri)
+			FAIL(400, "Malformed Request-URI");
+		if ((ruri->scheme_id == SP_URI_SIP || ruri->scheme_id == SP_URI_SIPS) &&
+		    ruri->headers.p)
+			FAIL(400, "Request-URI must not carry headers");
+		const struct sp_cseq *cs = sp_msg_cseq(m);
+		if (!sp_str_eq(cs->method, m->method))
+			FAIL(400, "CSeq method does not match the request method");
+	}
+	return check_body(m, err);
+}
