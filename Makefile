@@ -33,7 +33,7 @@ bench: release
 	@bench/run
 
 run: release
-	@build/release/sipeer
+	@build/release/sipeer || true
 
 clean:
 	rm -rf build

@@ -21,6 +21,7 @@ enum {
 };
 
 extern const uint16_t sp_charset[256];
+extern const unsigned char sp_lower_tab[256];
 
 static inline bool sp_cc(char c, uint16_t cls)
 {
@@ -37,7 +38,7 @@ static inline bool sp_is_lws(char c) { return sp_cc(c, SP_CC_LWS); }
 static inline bool sp_is_wsp(char c) { return c == ' ' || c == '\t'; }
 static inline char sp_lower(char c)
 {
-	return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
+	return (char)sp_lower_tab[(unsigned char)c];
 }
 static inline int sp_hexval(char c)
 {

@@ -29,6 +29,8 @@ bool sp_str_caseeq(struct sp_str a, struct sp_str b);
 /* Case-insensitive compare with a NUL-terminated literal. */
 bool sp_str_caseeq_c(struct sp_str a, const char *lit);
 bool sp_str_eq_c(struct sp_str a, const char *lit);
+/* The same against a string literal, without strlen. */
+#define sp_str_caseeq_l(s, lit) sp_str_caseeq((s), SP_STR(lit))
 bool sp_str_has_prefix_case(struct sp_str s, const char *lit);
 /* Trims SP, HTAB, CR and LF on both ends. */
 struct sp_str sp_str_trim(struct sp_str s);

@@ -109,17 +109,17 @@ int sp_addr_next(struct sp_str *cur, unsigned flags, struct sp_addr *out)
 	while ((err = sp_param_next(&rest, SP_PARAM_HEADER, &pname, &pval)) == 0) {
 		if (++np > SP_PARAM_MAX)
 			return SP_E2BIG;
-		if (sp_str_caseeq_c(pname, "tag")) {
+		if (sp_str_caseeq_l(pname, "tag")) {
 			if (!pval.p || pval.p[0] == '"' || a.tag.p)
 				return SP_EINVAL;
 			a.tag = pval;
-		} else if (sp_str_caseeq_c(pname, "expires")) {
+		} else if (sp_str_caseeq_l(pname, "expires")) {
 			uint32_t e;
 			if (!pval.p)
 				return SP_EINVAL;
 			if ((err = sp_str_to_u32(pval, UINT32_MAX, &e)) != 0)
 				return err;
-		} else if (sp_str_caseeq_c(pname, "q")) {
+		} else if (sp_str_caseeq_l(pname, "q")) {
 			/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
 			if (!pval.p || pval.len > 5 || (pval.p[0] != '0' && pval.p[0] != '1'))
 				return SP_EINVAL;

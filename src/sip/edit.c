@@ -143,7 +143,7 @@ static bool hdr_of(const struct sp_msg *m, const struct sp_hdr *h)
 
 static bool has_crlf(struct sp_str s)
 {
-	return memchr(s.p, '\r', s.len) || memchr(s.p, '\n', s.len);
+	return s.len && (memchr(s.p, '\r', s.len) || memchr(s.p, '\n', s.len));
 }
 
 /* Drafts the insertion of a whole "name: value\r\n" line at off. */
@@ -384,6 +384,10 @@ int sp_edit_param_remove(struct sp_edit *e, const struct sp_msg *m, const struct
 		return SP_EINVAL;
 	if ((err = param_find(h, name, &from, &semi, &to, &end)) != 0)
 		return err;
+	/* The first parameter's span starts at its ';': take the LWS before
+	 * it too, as later parameters' spans do. */
+	while (from > h->value.p && sp_is_lws(from[-1]))
+		from--;
 	op_init(&o, off_of(m, from), (size_t)(to - from));
 	return commit1(e, &o);
 }

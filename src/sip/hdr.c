@@ -87,11 +87,14 @@ static enum sp_hdr_id compact_of(char c)
 #define BUCKET_LEN 24
 #define BUCKET_IDS 3
 static uint8_t buckets[BUCKET_LEN][26][BUCKET_IDS];
+static char lower_names[SP_HDR__COUNT][BUCKET_LEN];
 
 __attribute__((constructor)) static void build_buckets(void)
 {
 	for (int id = 1; id < SP_HDR__COUNT; id++) {
 		size_t len = strlen(defs[id].name);
+		for (size_t i = 0; i < len; i++)
+			lower_names[id][i] = sp_lower(defs[id].name[i]);
 		int c = sp_lower(defs[id].name[0]) - 'a';
 		uint8_t *b = buckets[len][c];
 		for (int k = 0; k < BUCKET_IDS; k++)
@@ -110,14 +113,16 @@ enum sp_hdr_id sp_hdr_lookup(struct sp_str name)
 	if (name.len >= BUCKET_LEN || c < 0 || c >= 26)
 		return SP_HDR_OTHER;
 	const uint8_t *b = buckets[name.len][c];
-	for (int k = 0; k < BUCKET_IDS && b[k]; k++) {
-		const char *n = defs[b[k]].name;
-		size_t i = 1;
-		while (i < name.len && sp_lower(n[i]) == sp_lower(name.p[i]))
-			i++;
-		if (i == name.len)
+	if (!b[0])
+		return SP_HDR_OTHER;
+	/* Known names hold only letters and '-', for which OR-ing 0x20 is
+	 * lowering; no other token byte turns into a letter or '-' by it. */
+	char low[BUCKET_LEN];
+	for (size_t i = 0; i < name.len; i++)
+		low[i] = (char)(name.p[i] | 0x20);
+	for (int k = 0; k < BUCKET_IDS && b[k]; k++)
+		if (memcmp(lower_names[b[k]], low, name.len) == 0)
 			return (enum sp_hdr_id)b[k];
-	}
 	return SP_HDR_OTHER;
 }
 

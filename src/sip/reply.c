@@ -45,8 +45,25 @@ const char *sp_reply_phrase(uint16_t status)
 }
 
 /* Reason-Phrase = *(reserved / unreserved / escaped / UTF8-NONASCII /
- * UTF8-CONT / SP / HTAB): no control byte but HTAB. */
+ * UTF8-CONT / SP / HTAB). An escape ('%' HEX HEX) is not generated here, so a
+ * lone '%' counts as a bad byte. */
+static bool phrase_char(char ch)
+{
+	unsigned char c = (unsigned char)ch;
+	return c >= 0x80 || c == ' ' || c == '\t' || sp_is_alnum(ch) ||
+	       (c && strchr("-_.!~*'()" ";/?:@&=+$,", c));
+}
+
 static bool phrase_ok(struct sp_str s)
+{
+	for (size_t i = 0; i < s.len; i++)
+		if (!phrase_char(s.p[i]))
+			return false;
+	return true;
+}
+
+/* Extra header lines: any text but CR, LF and other control bytes. */
+static bool line_ok(struct sp_str s)
 {
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.p[i];
@@ -147,7 +164,7 @@ int sp_reply_build(struct sp_msg *req, uint16_t status, const char *reason, stru
 		return SP_EINVAL;
 	for (size_t i = 0; i < n_extra; i++) {
 		struct sp_str x = extra_headers[i];
-		if (!phrase_ok(x) || !memchr(x.p, ':', x.len))
+		if (x.len == 0 || !line_ok(x) || !memchr(x.p, ':', x.len))
 			return SP_EINVAL;
 	}
 	if ((err = reply_src(req, &s)) != 0)
@@ -192,16 +209,19 @@ int sp_reply_error(struct sp_msg *req, const struct sp_sip_error *err_in, struct
 	if ((err = reply_src(req, &s)) != 0)
 		return err;
 
-	/* The reason is ours (static), but sanitize anyway: a control byte
-	 * becomes a space, and the Warning's quoted-string escapes '"' and
-	 * '\'. Long reasons are cut. */
+	/* The reason is ours (static), but sanitize anyway: in the reason
+	 * phrase a '"' becomes a "'" and any other byte the grammar refuses a
+	 * space; the Warning's quoted-string keeps the text, with control
+	 * bytes blanked and '"' and '\\' escaped. Long reasons are cut. */
 	memcpy(warn, "Warning: 399 sipeer \"", 21);
 	wn = 21;
 	for (const char *p = why; *p && rn < REASON_MAX; p++) {
 		char c = *p;
-		if ((unsigned char)c < 0x20 || c == 0x7f)
+		if ((unsigned char)c < 0x20 && c != '\t')
 			c = ' ';
-		reason[rn++] = c;
+		if (c == 0x7f)
+			c = ' ';
+		reason[rn++] = phrase_char(c) ? c : c == '"' ? '\'' : ' ';
 		if (c == '"' || c == '\\')
 			warn[wn++] = '\\';
 		warn[wn++] = c;

@@ -257,10 +257,10 @@ static int sip_parse(struct sp_str s, struct sp_uri *u)
 		if (colon >= 0) {
 			user = sp_str_make(ui.p, (size_t)colon);
 			pw = sp_str_make(ui.p + colon + 1, ui.len - (size_t)colon - 1);
+			/* An empty password is allowed by the grammar; its slice
+			 * stays non-NULL so it differs from an absent one. */
 			if (!span_ok(pw, SP_CC_UNRESERVED | SP_CC_PASSWORD))
 				return SP_EINVAL;
-			/* An empty password is allowed by the grammar; keep a
-			 * non-NULL slice so it differs from an absent one. */
 		}
 		if (user.len == 0 || !span_ok(user, SP_CC_UNRESERVED | SP_CC_USER))
 			return SP_EINVAL;
@@ -515,7 +515,9 @@ static bool sip_params_eq(struct sp_str pa, struct sp_str pb)
 	return true;
 }
 
-static size_t headers_next(struct sp_str *cur, struct sp_str *name, struct sp_str *value)
+/* Reads one "hname=hvalue" of a checked header list and advances *cur past
+ * it and its '&'. */
+static void headers_next(struct sp_str *cur, struct sp_str *name, struct sp_str *value)
 {
 	struct sp_str s = *cur;
 	size_t i = 0;
@@ -531,7 +533,6 @@ static size_t headers_next(struct sp_str *cur, struct sp_str *name, struct sp_st
 	if (i < s.len)
 		i++;
 	*cur = sp_str_make(s.p + i, s.len - i);
-	return h.len;
 }
 
 /* Every header component of a must appear in b (any order): names

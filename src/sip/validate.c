@@ -149,10 +149,10 @@ int sp_hdr_check(enum sp_hdr_id id, struct sp_str v)
 	case SP_HDR_REQUIRE:
 	case SP_HDR_PROXY_REQUIRE:
 	case SP_HDR_UNSUPPORTED:
-	case SP_HDR_ALLOW:
 	case SP_HDR_ALLOW_EVENTS:
 	case SP_HDR_CONTENT_ENCODING: return sp_token_list_check(v);
-	case SP_HDR_SUPPORTED: return v.len ? sp_token_list_check(v) : 0;
+	case SP_HDR_SUPPORTED:
+	case SP_HDR_ALLOW: return v.len ? sp_token_list_check(v) : 0; /* may be empty */
 	case SP_HDR_PRIVACY: return sp_privacy_parse(v, &flags);
 	case SP_HDR_DATE: return sp_date_parse(v, &when);
 	case SP_HDR_IDENTITY: return sp_identity_parse(v, &ident);

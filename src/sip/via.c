@@ -36,22 +36,22 @@ static int check_params(struct sp_via *v)
 	while ((err = sp_param_next(&cur, SP_PARAM_HEADER, &name, &value)) == 0) {
 		if (++n > SP_PARAM_MAX)
 			return SP_E2BIG;
-		if (sp_str_caseeq_c(name, "branch")) {
+		if (sp_str_caseeq_l(name, "branch")) {
 			if (!value.p || value.p[0] == '"' || v->branch.p)
 				return SP_EINVAL;
 			v->branch = value;
-		} else if (sp_str_caseeq_c(name, "received")) {
+		} else if (sp_str_caseeq_l(name, "received")) {
 			enum sp_host_type t;
 			if (!value.p || v->received.p)
 				return SP_EINVAL;
 			if (sp_host_check(value, true, &t) || t == SP_HOST_NAME)
 				return SP_EINVAL;
 			v->received = value;
-		} else if (sp_str_caseeq_c(name, "maddr")) {
+		} else if (sp_str_caseeq_l(name, "maddr")) {
 			if (!value.p || sp_host_check(value, false, NULL))
 				return SP_EINVAL;
 			v->maddr = value;
-		} else if (sp_str_caseeq_c(name, "ttl")) {
+		} else if (sp_str_caseeq_l(name, "ttl")) {
 			uint32_t ttl;
 			if (!value.p)
 				return SP_EINVAL;
@@ -59,7 +59,7 @@ static int check_params(struct sp_via *v)
 				return err;
 			v->has_ttl = true;
 			v->ttl = (uint8_t)ttl;
-		} else if (sp_str_caseeq_c(name, "rport")) {
+		} else if (sp_str_caseeq_l(name, "rport")) {
 			uint32_t port = 0;
 			if (value.p && (err = sp_str_to_u32(value, 65535, &port)) != 0)
 				return err;
@@ -98,7 +98,7 @@ int sp_via_next(struct sp_str *cur, struct sp_via *out)
 		return SP_EINVAL;
 	/* Only SIP/2.0 is spoken here: any other protocol or version in a Via
 	 * is a message this element cannot process (RFC 3261 section 8.1.3.3). */
-	if (!sp_str_caseeq_c(name, "SIP") || !sp_str_eq_c(ver, "2.0"))
+	if (!sp_str_caseeq_l(name, "SIP") || !sp_str_eq_c(ver, "2.0"))
 		return SP_EINVAL;
 	i = token_at(s, i, &v.transport);
 	if (!v.transport.len)

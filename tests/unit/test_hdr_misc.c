@@ -126,7 +126,7 @@ static void test_auth_other_schemes(void **state)
 	struct sp_auth a;
 	struct sp_str raw;
 
-	/* RFC 4475 section 3.1.2.? regaut01: an unknown scheme parses generically. */
+	/* RFC 4475 regaut01: an unknown scheme parses generically. */
 	assert_int_equal(sp_auth_parse(V("NoOneKnowsThisScheme opaque-data=here"), &a), 0);
 	assert_false(a.digest);
 	assert_slice(a.scheme, "NoOneKnowsThisScheme");
