@@ -345,11 +345,30 @@ int sp_identity_parse(struct sp_str value, struct sp_identity *out)
 	size_t i = 0, count = 0;
 	int err;
 
-	while (i < value.len && (is_b64_char(value.p[i]) || value.p[i] == '.'))
+	/* RFC 4474 (obsolete, still sent) carries a bare or quoted base64
+	 * signature with '=' padding and no dots, its certificate URL in a
+	 * separate Identity-Info header; RFC 8224 carries a compact JWS. */
+	bool quoted = value.len && value.p[0] == '"';
+	size_t start = quoted ? 1 : 0, dots = 0;
+	for (i = start; i < value.len && (is_b64_char(value.p[i]) || value.p[i] == '.' ||
+					  value.p[i] == '='); i++)
+		dots += value.p[i] == '.';
+	id.digest = sp_str_make(value.p + start, i - start);
+	if (quoted) {
+		if (i >= value.len || value.p[i] != '"' || dots)
+			return SP_EINVAL;
 		i++;
-	id.digest = sp_str_make(value.p, i);
-	if ((err = jws_split(&id)) != 0)
+	}
+	bool legacy = dots == 0;
+	if (legacy) {
+		if (id.digest.len == 0)
+			return SP_EINVAL;
+		for (size_t k = 0; k < id.digest.len; k++) /* padding only at the end */
+			if (id.digest.p[k] == '=' && k + 1 < id.digest.len && id.digest.p[k + 1] != '=')
+				return SP_EINVAL;
+	} else if ((err = jws_split(&id)) != 0) {
 		return err;
+	}
 
 	/* info=<...> is not a generic-param value, so this list is walked by
 	 * hand and only the other parameters go through sp_param_next. */
@@ -391,8 +410,8 @@ int sp_identity_parse(struct sp_str value, struct sp_identity *out)
 		}
 		i = sp_lws_skip(value, (size_t)(cur.p - value.p));
 	}
-	if (id.info.p == NULL)
-		return SP_EINVAL;
+	if (id.info.p == NULL && !legacy)
+		return SP_EINVAL; /* RFC 8224 section 4.1: info is mandatory */
 	*out = id;
 	return 0;
 }

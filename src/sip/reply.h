@@ -12,7 +12,8 @@
 /* sp_reply_build appends to out a response to req:
  *   SIP/2.0 <status> <reason>
  *   every Via line of req, verbatim and in order (filling in received/rport
- *     is the caller's job, with sp_edit on the request or the response),
+ *     is the caller's job: parse the built response and set them on its top
+ *     Via with sp_edit_param_set, or build from a request already edited),
  *   From, verbatim,
  *   To, verbatim, with ";tag=<to_tag>" appended when it has no tag, to_tag
  *     is not empty and status > 100,

@@ -515,6 +515,36 @@ static void test_reply_100(void **state)
 	assert_int_equal(f->out.len, 0);
 }
 
+static void test_reply_received(void **state)
+{
+	struct fx *f = *state;
+	/* The caller fills received/rport in by editing the built response. */
+	static const char in[] = RL
+		"Via: SIP/2.0/UDP pc33.atlanta.example.com;rport;branch=z9hG4bK776asdhds\r\n" MF TO
+		FROM CID CSEQ "Content-Length: 0\r\n\r\n";
+	parse(f, in, LEN_(in));
+	assert_int_equal(sp_reply_build(f->m, 100, NULL, SP_STR("x"), NULL, 0, &f->out), 0);
+	struct sp_msg *r = calloc(1, sizeof(*r));
+	struct sp_sip_error err;
+	assert_int_equal(sp_msg_parse(r, f->out.p, f->out.len, SP_PARSE_DATAGRAM, &err), 0);
+	const struct sp_hdr *via = sp_msg_hdr(r, SP_HDR_VIA);
+	assert_int_equal(sp_edit_param_set(&f->e, r, via, SP_STR("received"), SP_STR("198.51.100.2")), 0);
+	assert_int_equal(sp_edit_param_set_u32(&f->e, r, via, SP_STR("rport"), 40123), 0);
+	struct sp_buf fwd;
+	sp_buf_init(&fwd, SP_MSG_MAX_LEN);
+	assert_int_equal(sp_edit_serialize(r, &f->e, &fwd), 0);
+	expect_valid(&fwd,
+		     "SIP/2.0 100 Trying\r\n"
+		     "Via: SIP/2.0/UDP pc33.atlanta.example.com;rport=40123;branch=z9hG4bK776asdhds"
+		     ";received=198.51.100.2\r\n" FROM TO CID CSEQ "Content-Length: 0\r\n\r\n",
+		     LEN_("SIP/2.0 100 Trying\r\n"
+			  "Via: SIP/2.0/UDP pc33.atlanta.example.com;rport=40123;branch=z9hG4bK776asdhds"
+			  ";received=198.51.100.2\r\n" FROM TO CID CSEQ "Content-Length: 0\r\n\r\n"),
+		     true);
+	sp_buf_free(&fwd);
+	free(r);
+}
+
 static void test_reply_error(void **state)
 {
 	struct fx *f = *state;
@@ -694,6 +724,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reply_to_tag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_tag_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_100, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_received, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
 	};

@@ -236,6 +236,8 @@ static void test_missing_clen(void **state)
 	check_fails("OPTIONS sip:a SIP/2.0\r\nContent-Lengthx: 0\r\n\r\n", 0, SP_EINVAL);
 	check_fails("OPTIONS sip:a SIP/2.0\r\nContent-Length 0\r\n\r\n", 0, SP_EINVAL);
 	check_fails("OPTIONS sip:a SIP/2.0\r\nlx: 0\r\n\r\n", 0, SP_EINVAL);
+	/* HCOLON allows SP/HTAB before the colon, not folding. */
+	check_fails("OPTIONS sip:a SIP/2.0\r\nContent-Length\r\n : 0\r\n\r\n", 0, SP_EINVAL);
 	check_fails("Content-Length: 0\r\n\r\n", 0, SP_EINVAL);
 
 	struct run r;

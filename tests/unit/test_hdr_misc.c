@@ -418,7 +418,16 @@ static void test_reason(void **state)
 static void test_identity(void **state)
 {
 	(void)state;
-	struct sp_identity id;
+	struct sp_identity id, legacy;
+
+	/* RFC 4474 form (RFC 4475 mpart01.dat): base64 with padding, bare or
+	 * quoted, no info parameter (it travelled in Identity-Info). */
+	assert_int_equal(sp_identity_parse(V("r5mwreLuyDRYBi/0TiPwEsY3rEVsk/G2WxhgTV1PF7hHuLIK0YWVKZhKv9Mj8UeXqkMVbnVq37CD+813gvYjcBUaZngQmXc9WNZSDNGCzA+fWl9MEUHWIZo1CeJebdY/XlgKeTa0Olvq0rt70Q5jiSfbqMJmQFteeivUhkMWYUA="), &legacy), 0);
+	assert_null(legacy.info.p);
+	assert_int_equal(sp_identity_parse(V("\"ZmFrZQ==\""), &legacy), 0);
+	assert_slice(legacy.digest, "ZmFrZQ==");
+	assert_int_not_equal(sp_identity_parse(V("\"ZmFr"), &legacy), 0);
+	assert_int_not_equal(sp_identity_parse(V("Zm=Fr"), &legacy), 0);
 
 	assert_int_equal(sp_identity_parse(V(SHAKEN_HDR "." SHAKEN_PAY "." SHAKEN_SIG
 					     ";info=<https://cert.example.org/passport.cer>;alg=ES256;ppt=shaken"),
@@ -428,6 +437,8 @@ static void test_identity(void **state)
 	assert_slice(id.jws_payload, SHAKEN_PAY);
 	assert_slice(id.jws_signature, SHAKEN_SIG);
 	assert_slice(id.info, "https://cert.example.org/passport.cer");
+
+
 	assert_slice(id.alg, "ES256");
 	assert_slice(id.ppt, "shaken");
 	assert_slice(id.params, ";info=<https://cert.example.org/passport.cer>;alg=ES256;ppt=shaken");
