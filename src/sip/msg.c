@@ -255,7 +255,7 @@ int sp_msg_parse(struct sp_msg *m, const char *buf, size_t len, unsigned flags,
 		if (i == lstart)
 			FAIL(400, "Malformed header name");
 		struct sp_str name = sp_str_make(buf + lstart, i - lstart);
-		while (i < lend && sp_is_lws(buf[i]))
+		while (i < lend && sp_is_wsp(buf[i])) /* HCOLON: no folding before ':' */
 			i++;
 		if (i >= lend || buf[i] != ':')
 			FAIL(400, "Malformed header line (no colon)");
