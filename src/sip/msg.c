@@ -54,13 +54,34 @@ static int version_check(struct sp_str v)
 	return sp_str_eq_c(sp_str_make(v.p + 4, v.len - 4), "2.0") ? 1 : 0;
 }
 
-/* Reason-Phrase: any UTF-8 text but control characters (HTAB allowed). */
+/* Returns the index of the first control byte (below 0x20, or 0x7f) of
+ * p[0..n), or n. Eight bytes at a time while none is one: the common case
+ * costs no branch per byte. */
+static size_t ctl_scan(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, d;
+		memcpy(&x, p + i, 8);
+		d = x ^ (0x7f * ones);
+		if ((((x - 0x20 * ones) & ~x) | ((d - ones) & ~d)) & high)
+			break;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			break;
+	return i;
+}
+
+/* Reason-Phrase and the start line: UTF-8 text, no control byte but HTAB. */
 static bool text_ok(struct sp_str s)
 {
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+	size_t i = 0;
+	while ((i += ctl_scan(s.p + i, s.len - i)) < s.len) {
+		if (s.p[i] != '\t')
 			return false;
+		i++;
 	}
 	return true;
 }
@@ -152,31 +173,40 @@ static int content_length(struct sp_msg *m, size_t avail, unsigned flags, struct
 
 /* Header value bytes: anything but control characters, except HTAB and the
  * CRLF of folding. Returns false on a lone CR or LF or a control byte. */
+/* Whether v.p[i] is the second byte of a quoted-pair inside a quoted
+ * string. Only reached on a control byte, so the rescan is rare. */
+static bool escaped_in_quotes(struct sp_str v, size_t i)
+{
+	bool inq = false;
+	for (size_t k = 0; k < i; k++) {
+		if (v.p[k] == '"') {
+			inq = !inq;
+		} else if (inq && v.p[k] == '\\') {
+			if (k + 1 == i)
+				return true;
+			k++;
+		}
+	}
+	return false;
+}
+
 static bool value_ok(struct sp_str v)
 {
 	size_t i = 0;
-	/* Eight bytes at a time while none is a control byte (below 0x20 or
-	 * 0x7f): the common case, checked without a branch per byte. */
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	for (; i + 8 <= v.len; i += 8) {
-		uint64_t x, d;
-		memcpy(&x, v.p + i, 8);
-		d = x ^ (0x7f * ones);
-		if ((((x - 0x20 * ones) & ~x) | ((d - ones) & ~d)) & high)
-			break;
-	}
-	for (; i < v.len; i++) {
+	while ((i += ctl_scan(v.p + i, v.len - i)) < v.len) {
 		unsigned char c = (unsigned char)v.p[i];
-		if (c >= 0x20 && c != 0x7f)
+		if (c == '\t') {
+			i++;
 			continue;
-		if (c == '\t')
-			continue;
+		}
 		/* quoted-pair may escape any byte but CR and LF (RFC 4475
 		 * intmeth.dat); the header's own parser checks the quoting. */
-		if (c != '\r' && c != '\n' && i > 0 && v.p[i - 1] == '\\')
+		if (c != '\r' && c != '\n' && escaped_in_quotes(v, i)) {
+			i++;
 			continue;
+		}
 		if (c == '\r' && i + 2 < v.len && v.p[i + 1] == '\n' && sp_is_wsp(v.p[i + 2])) {
-			i += 2;
+			i += 3;
 			continue;
 		}
 		return false;
@@ -190,13 +220,12 @@ int sp_msg_parse(struct sp_msg *m, const char *buf, size_t len, unsigned flags,
 	size_t pos, eol;
 	int e;
 
+	/* Everything before the header index is reset, so nothing of a
+	 * previous message survives a failed parse of a reused struct. */
+	memset(m, 0, offsetof(struct sp_msg, first));
 	m->buf = buf;
-	m->len = 0;
-	m->nhdrs = 0;
+	m->content_length = -1;
 	m->parsed = m->bad = 0;
-	m->status = 0;
-	m->reason = m->method = m->ruri_raw = SP_STR_NULL;
-	m->method_id = SP_METHOD_OTHER;
 	memset(m->first, 0xff, sizeof(m->first));
 	memset(m->last, 0xff, sizeof(m->last));
 
@@ -280,7 +309,12 @@ int sp_msg_parse(struct sp_msg *m, const char *buf, size_t len, unsigned flags,
 	}
 	m->hdrs_end = (uint32_t)pos;
 	m->len = pos + 2;
-	return content_length(m, len - m->len, flags, err);
+	if ((e = content_length(m, len - m->len, flags, err)) != 0)
+		return e;
+	/* A stream framer hands over exactly one message. */
+	if (!(flags & SP_PARSE_DATAGRAM) && m->len != len)
+		FAIL(400, "Bytes after the message body");
+	return 0;
 }
 
 const struct sp_hdr *sp_msg_hdr(const struct sp_msg *m, enum sp_hdr_id id)

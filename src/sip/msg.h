@@ -75,7 +75,8 @@ enum sp_parse_flags {
  * never allocates): keep it off small stacks. */
 struct sp_msg {
 	const char *buf;
-	size_t len;           /* bytes of this message, body included */
+	size_t len;           /* end of this message in buf: the offset just past the body
+			       * (CRLFs tolerated before the start line are inside it) */
 	bool request;
 
 	struct sp_str start_line; /* without CRLF */

@@ -188,6 +188,35 @@ static void test_nul_in_value(void **s)
 	free(m);
 }
 
+/* Review findings: a reused struct keeps nothing of the last message; a
+ * stream buffer holds exactly one message; control bytes pass only as a
+ * quoted-pair inside a quoted string. */
+static void test_reuse_and_strictness(void **s)
+{
+	struct sp_msg *m = msg_new();
+	struct sp_sip_error err;
+	const char *ok = "OPTIONS sip:h SIP/2.0\r\n" HDRS "Content-Length: 0\r\n\r\n";
+	assert_int_equal(sp_msg_parse(m, ok, strlen(ok), 0, &err), 0);
+	assert_true(m->request);
+	const char *bad = "SIP/2.0 200 OK\r\nVia: x\n\r\n";
+	assert_int_equal(sp_msg_parse(m, bad, strlen(bad), 0, &err), SP_EINVAL);
+	assert_false(m->request);
+	assert_int_equal(m->hdrs_end, 0);
+	assert_int_equal(m->body.len, 0);
+
+	char two[512];
+	snprintf(two, sizeof(two), "%s%s", ok, ok);
+	assert_int_equal(sp_msg_parse(m, two, strlen(two), 0, &err), SP_EINVAL);
+	assert_int_equal(sp_msg_parse(m, two, strlen(two), SP_PARSE_DATAGRAM, &err), 0);
+
+	static const char nul_bare[] = "OPTIONS sip:h SIP/2.0\r\n" HDRS "X-Foo: a\\\0b\r\n\r\n";
+	assert_int_equal(sp_msg_parse(m, nul_bare, sizeof(nul_bare) - 1, SP_PARSE_DATAGRAM, &err),
+			 SP_EINVAL);
+	static const char nul_quoted[] = "OPTIONS sip:h SIP/2.0\r\n" HDRS "X-Foo: \"a\\\0b\"\r\n\r\n";
+	assert_int_equal(sp_msg_parse(m, nul_quoted, sizeof(nul_quoted) - 1, SP_PARSE_DATAGRAM, &err), 0);
+	free(m);
+}
+
 static void test_limits(void **s)
 {
 	struct sp_msg *m = msg_new();
@@ -374,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_nul_in_value),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_reuse_and_strictness),
 		cmocka_unit_test(test_datagram_trailing_bytes),
 		cmocka_unit_test(test_addr_forms),
 		cmocka_unit_test(test_via_forms),
