@@ -110,9 +110,9 @@ static bool is_fqdn(struct sp_str s)
 
 static bool is_host_addr(struct sp_str addrtype, struct sp_str a)
 {
-	if (sp_str_eq_c(addrtype, "IP4"))
+	if (sp_str_caseeq_c(addrtype, "IP4"))
 		return is_ipv4(a) || is_fqdn(a);
-	if (sp_str_eq_c(addrtype, "IP6"))
+	if (sp_str_caseeq_c(addrtype, "IP6"))
 		return is_ipv6(a) || is_fqdn(a);
 	return all_nonws(a);
 }
@@ -132,8 +132,8 @@ static int parse_conn_tail(struct sp_str rest, struct sp_sdp_conn *c)
 	c->addrtype = addrtype;
 	c->ttl = 0;
 	c->count = 0;
-	bool ip4 = sp_str_eq_c(addrtype, "IP4");
-	bool ip6 = sp_str_eq_c(addrtype, "IP6");
+	bool ip4 = sp_str_caseeq_c(addrtype, "IP4");
+	bool ip6 = sp_str_caseeq_c(addrtype, "IP6");
 	if (ip4 || ip6) {
 		ptrdiff_t sl = sp_str_chr(addr, '/');
 		if (sl >= 0) {

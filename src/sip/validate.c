@@ -191,6 +191,29 @@ static const char *bad_header_reason(enum sp_hdr_id id, int e)
 		return SP_EINVAL;     \
 	} while (0)
 
+/* The attributes whose syntax RFC 8866 and RFC 3605 fix: a linter checks
+ * them too (a payload type over 127 or a clock rate of 0 is malformed). */
+static const char *sdp_attrs_check(const struct sp_sdp_attrs *as)
+{
+	for (size_t i = 0; i < as->n; i++) {
+		const struct sp_sdp_attr *a = &as->a[i];
+		struct sp_sdp_rtpmap rm;
+		struct sp_sdp_fmtp fm;
+		struct sp_sdp_rtcp rc;
+		if (sp_str_caseeq_l(a->name, "rtpmap")) {
+			if (!a->has_value || sp_sdp_rtpmap_parse(a->value, &rm) || rm.clock == 0)
+				return "SDP: bad a=rtpmap";
+		} else if (sp_str_caseeq_l(a->name, "fmtp")) {
+			if (!a->has_value || sp_sdp_fmtp_parse(a->value, &fm))
+				return "SDP: bad a=fmtp";
+		} else if (sp_str_caseeq_l(a->name, "rtcp")) {
+			if (!a->has_value || sp_sdp_rtcp_parse(a->value, &rc))
+				return "SDP: bad a=rtcp";
+		}
+	}
+	return NULL;
+}
+
 static int check_body(struct sp_msg *m, struct sp_sip_error *err)
 {
 	const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_CONTENT_TYPE);
@@ -208,6 +231,11 @@ static int check_body(struct sp_msg *m, struct sp_sip_error *err)
 	if (!sdp)
 		FAIL(500, "Out of memory");
 	int e = sp_sdp_parse(m->body, sdp, &why);
+	if (e == 0 && (why = sdp_attrs_check(&sdp->attrs)) != NULL)
+		e = SP_EINVAL;
+	for (size_t i = 0; e == 0 && i < sdp->nmedia; i++)
+		if ((why = sdp_attrs_check(&sdp->media[i].attrs)) != NULL)
+			e = SP_EINVAL;
 	free(sdp);
 	if (e)
 		FAIL(400, why);

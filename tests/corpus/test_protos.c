@@ -92,16 +92,20 @@ static const char *must_reject[] = {
  * oracle reads the number independently of the parser. */
 static const struct {
 	const char *group, *prefix;
-	unsigned long long max;
+	unsigned long long min, max;
 } int_groups[] = {
-	{ "sip-cseq-integer", "\r\nCSeq: ", 2147483647ull },
-	{ "sip-max-forwards", "\r\nMax-Forwards: ", 255ull },
-	{ "sip-expires", "\r\nExpires: ", 4294967295ull },
-	{ "sip-via-hostport", "\r\nVia: SIP/2.0/UDP 127.0.0.2:", 65535ull },
+	{ "sip-cseq-integer", "\r\nCSeq: ", 0, 2147483647ull },
+	{ "sip-max-forwards", "\r\nMax-Forwards: ", 0, 255ull },
+	{ "sip-expires", "\r\nExpires: ", 0, 4294967295ull },
+	{ "sip-via-hostport", "\r\nVia: SIP/2.0/UDP 127.0.0.2:", 0, 65535ull },
+	{ "sdp-attribute-payloadtype", "\r\na=rtpmap:", 0, 127ull },
+	{ "sdp-attribute-clockrate", "\r\na=rtpmap:0 PCMU/", 1, 4294967295ull },
+	{ "sdp-media-port", "\r\nm=audio ", 0, 65535ull },
 };
 
 /* Returns 1 when the number after prefix is a legal value, 0 otherwise. */
-static int oracle(const char *msg, size_t len, const char *prefix, unsigned long long max)
+static int oracle(const char *msg, size_t len, const char *prefix, unsigned long long min,
+		  unsigned long long max)
 {
 	const char *p = memmem(msg, len, prefix, strlen(prefix));
 	if (!p)
@@ -114,7 +118,7 @@ static int oracle(const char *msg, size_t len, const char *prefix, unsigned long
 			return 0;
 		v = v * 10 + (unsigned)(*p - '0');
 	}
-	if (nd == 0 || p >= msg + len)
+	if (nd == 0 || p >= msg + len || v < min)
 		return 0;
 	return *p == '\r' || *p == ' ' || *p == ';';
 }
@@ -171,7 +175,7 @@ static void run_protos(void **state)
 				for (size_t q = 0; k == 0 && q < sizeof(int_groups) / sizeof(int_groups[0]); q++)
 					if (strcmp(gr->name, int_groups[q].group) == 0) {
 						int want = oracle(msg.p, msg.len, int_groups[q].prefix,
-								  int_groups[q].max);
+								  int_groups[q].min, int_groups[q].max);
 						if (want != (e == 0))
 							printf("case %u (%s): parser says %s, oracle %s\n", c,
 							       gr->name, e ? "invalid" : "valid",
