@@ -699,8 +699,10 @@ int sp_sdp_rewrite(const struct sp_sdp *sdp, const struct sp_sdp_rewrite *rw, st
 	es->n = 0;
 
 	if (rw->session_addr.len) {
-		if (!addr_ok(rw->session_addr))
-			return SP_EINVAL;
+		if (!addr_ok(rw->session_addr)) {
+			err = SP_EINVAL;
+			goto out;
+		}
 		if (sdp->has_conn)
 			edit_addr(es, sdp->conn.rest, rw->session_addr);
 		if (rw->origin) {
@@ -715,8 +717,10 @@ int sp_sdp_rewrite(const struct sp_sdp *sdp, const struct sp_sdp_rewrite *rw, st
 		const struct sp_sdp_media *m = &sdp->media[i];
 		const struct sp_sdp_rw_media *r = &rw->media[i];
 		if (r->addr.len) {
-			if (!addr_ok(r->addr))
-				return SP_EINVAL;
+			if (!addr_ok(r->addr)) {
+				err = SP_EINVAL;
+				goto out;
+			}
 			for (size_t k = 0; k < m->nconn; k++)
 				edit_addr(es, m->conn[k].rest, r->addr);
 			if (m->nconn == 0 && !sp_str_eq(r->addr, rw->session_addr)) {
@@ -730,8 +734,10 @@ int sp_sdp_rewrite(const struct sp_sdp *sdp, const struct sp_sdp_rewrite *rw, st
 				e->part[0] = m->eol;
 			}
 		}
-		if (r->port > 65535 || r->rtcp_port > 65535)
-			return SP_EINVAL;
+		if (r->port > 65535 || r->rtcp_port > 65535) {
+			err = SP_EINVAL;
+			goto out;
+		}
 		if (r->port >= 0) {
 			struct edit *e = add_edit(es, m->port_s.p, m->port_s.p + m->port_s.len);
 			e->num = r->port;

@@ -191,6 +191,24 @@ static const char *bad_header_reason(enum sp_hdr_id id, int e)
 		return SP_EINVAL;     \
 	} while (0)
 
+/* RFC 2327 tolerated "a=rtpmap:31 LPC" without a clock rate, and RFC 4475
+ * counts such messages valid: payload type, one space, an encoding token. */
+static bool rtpmap_no_clock(struct sp_str v)
+{
+	size_t i = 0;
+	uint32_t pt;
+	while (i < v.len && sp_is_digit(v.p[i]))
+		i++;
+	if (i == v.len || v.p[i] != ' ' || sp_str_to_u32(sp_str_make(v.p, i), 127, &pt))
+		return false;
+	if (++i == v.len)
+		return false;
+	for (; i < v.len; i++)
+		if (!sp_is_token(v.p[i]))
+			return false;
+	return true;
+}
+
 /* The attributes whose syntax RFC 8866 and RFC 3605 fix: a linter checks
  * them too (a payload type over 127 or a clock rate of 0 is malformed). */
 static const char *sdp_attrs_check(const struct sp_sdp_attrs *as)
@@ -201,7 +219,8 @@ static const char *sdp_attrs_check(const struct sp_sdp_attrs *as)
 		struct sp_sdp_fmtp fm;
 		struct sp_sdp_rtcp rc;
 		if (sp_str_caseeq_l(a->name, "rtpmap")) {
-			if (!a->has_value || sp_sdp_rtpmap_parse(a->value, &rm) || rm.clock == 0)
+			if (!a->has_value || (sp_sdp_rtpmap_parse(a->value, &rm) ? !rtpmap_no_clock(a->value)
+										   : rm.clock == 0))
 				return "SDP: bad a=rtpmap";
 		} else if (sp_str_caseeq_l(a->name, "fmtp")) {
 			if (!a->has_value || sp_sdp_fmtp_parse(a->value, &fm))
