@@ -117,12 +117,14 @@ enum sp_hdr_id sp_hdr_lookup(struct sp_str name)
 		return SP_HDR_OTHER;
 	/* Known names hold only letters and '-', for which OR-ing 0x20 is
 	 * lowering; no other token byte turns into a letter or '-' by it. */
-	char low[BUCKET_LEN];
-	for (size_t i = 0; i < name.len; i++)
-		low[i] = (char)(name.p[i] | 0x20);
-	for (int k = 0; k < BUCKET_IDS && b[k]; k++)
-		if (memcmp(lower_names[b[k]], low, name.len) == 0)
+	for (int k = 0; k < BUCKET_IDS && b[k]; k++) {
+		const char *n = lower_names[b[k]];
+		unsigned diff = 0;
+		for (size_t i = 1; i < name.len; i++)
+			diff |= (unsigned char)((name.p[i] | 0x20) ^ n[i]);
+		if (diff == 0)
 			return (enum sp_hdr_id)b[k];
+	}
 	return SP_HDR_OTHER;
 }
 

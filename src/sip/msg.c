@@ -14,24 +14,28 @@
 		return SP_EINVAL;     \
 	} while (0)
 
+#define M(lit, id) { lit, sizeof(lit) - 1, id }
 static const struct {
 	const char *name;
+	size_t len;
 	enum sp_method id;
 } methods[] = {
-	{ "INVITE", SP_METHOD_INVITE }, { "ACK", SP_METHOD_ACK },
-	{ "BYE", SP_METHOD_BYE }, { "CANCEL", SP_METHOD_CANCEL },
-	{ "OPTIONS", SP_METHOD_OPTIONS }, { "REGISTER", SP_METHOD_REGISTER },
-	{ "MESSAGE", SP_METHOD_MESSAGE }, { "SUBSCRIBE", SP_METHOD_SUBSCRIBE },
-	{ "NOTIFY", SP_METHOD_NOTIFY }, { "PUBLISH", SP_METHOD_PUBLISH },
-	{ "INFO", SP_METHOD_INFO }, { "UPDATE", SP_METHOD_UPDATE },
-	{ "PRACK", SP_METHOD_PRACK }, { "REFER", SP_METHOD_REFER },
+	M("INVITE", SP_METHOD_INVITE), M("ACK", SP_METHOD_ACK), M("BYE", SP_METHOD_BYE),
+	M("CANCEL", SP_METHOD_CANCEL), M("OPTIONS", SP_METHOD_OPTIONS),
+	M("REGISTER", SP_METHOD_REGISTER), M("MESSAGE", SP_METHOD_MESSAGE),
+	M("SUBSCRIBE", SP_METHOD_SUBSCRIBE), M("NOTIFY", SP_METHOD_NOTIFY),
+	M("PUBLISH", SP_METHOD_PUBLISH), M("INFO", SP_METHOD_INFO), M("UPDATE", SP_METHOD_UPDATE),
+	M("PRACK", SP_METHOD_PRACK), M("REFER", SP_METHOD_REFER),
 };
+#undef M
 
-/* Methods are case-sensitive (RFC 3261 section 7.1). */
+/* Methods are case-sensitive (RFC 3261 section 7.1). Looked up on every
+ * request line and CSeq, so the length and first byte are compared first. */
 enum sp_method sp_method_lookup(struct sp_str name)
 {
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (sp_str_eq_c(name, methods[i].name))
+		if (methods[i].len == name.len && methods[i].name[0] == name.p[0] &&
+		    memcmp(methods[i].name, name.p, name.len) == 0)
 			return methods[i].id;
 	return SP_METHOD_OTHER;
 }
