@@ -77,11 +77,10 @@ int sp_addr_next(struct sp_str *cur, unsigned flags, struct sp_addr *out)
 	if ((err = name_addr_start(s, i, &a.display, &laquot)) != 0)
 		return err;
 	if (laquot != (size_t)-1) {
-		size_t j = laquot + 1;
-		while (j < s.len && s.p[j] != '>')
-			j++;
-		if (j >= s.len)
+		const char *raq = memchr(s.p + laquot + 1, '>', s.len - laquot - 1);
+		if (!raq)
 			return SP_EINVAL;
+		size_t j = (size_t)(raq - s.p);
 		if ((err = sp_uri_parse(sp_str_make(s.p + laquot + 1, j - laquot - 1), &a.uri)) != 0)
 			return err;
 		a.angle = true;
