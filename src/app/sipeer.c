@@ -1,32 +1,68 @@
 /* sipeer.c: main of sipeer: the command-line contract of DESIGN.md section 3. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "app/daemon.h"
 #include "app/parse_cmd.h"
+#include "config/config.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: sipeer parse FILE...       check SIP messages (one datagram per file)\n"
-		"       sipeer --version\n"
-		"       sipeer -c FILE             run the daemon (not built yet: see README)\n");
+		"usage: sipeer [-c FILE]              run the daemon in the foreground (without -c: the\n"
+		"                                     built-in configuration of examples/sipeer.yaml)\n"
+		"       sipeer --check -c FILE        validate a configuration (FILE:LINE:COL: errors)\n"
+		"       sipeer parse FILE...          check SIP messages (one UDP datagram per file)\n"
+		"       sipeer --version\n");
 }
 
 int main(int argc, char **argv)
 {
+	const char *path = NULL;
+	int check = 0;
+
 	if (argc >= 2 && strcmp(argv[1], "parse") == 0)
 		return sp_parse_cmd(argc - 2, argv + 2);
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("sipeer 0.1.0\n");
-		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("sipeer 0.1.0\n");
+			return 0;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--check") == 0) {
+			check = 1;
+		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else {
+			fprintf(stderr, "sipeer: unknown argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
 	}
-	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		usage(stdout);
-		return 0;
+	if (check) {
+		if (!path) {
+			fprintf(stderr, "sipeer: --check needs -c FILE\n");
+			return 2;
+		}
+		return sp_config_check_cmd(path, stderr);
 	}
-	/* The daemon (transports, transactions, proxy, registrar) is the next
-	 * milestone; until it lands, say so plainly instead of pretending. */
-	fprintf(stderr, "sipeer: the daemon is not implemented yet; only 'sipeer parse' is.\n");
-	usage(stderr);
-	return 2;
+
+	struct sp_config *cfg = NULL;
+	struct sp_config_diag *diag = calloc(1, sizeof(*diag));
+	int err;
+	if (!diag)
+		return 1;
+	err = path ? sp_config_load(path, &cfg, diag) : sp_config_load_default(&cfg, diag);
+	if (err) {
+		sp_config_diag_print(diag, stderr);
+		free(diag);
+		return 1;
+	}
+	free(diag);
+	if (!path)
+		fprintf(stderr, "sipeer: no -c FILE: running the built-in configuration "
+				"(examples/sipeer.yaml)\n");
+	return sp_daemon_run(cfg, path);
 }

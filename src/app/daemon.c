@@ -1,0 +1,600 @@
+/* daemon.c: the sipeer daemon: wiring of one worker, the admission and authentication policy, signals, reload, graceful stop. */
+#include "app/daemon.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/digest.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "io/loop.h"
+#include "proxy/proxy.h"
+#include "registrar/registrar.h"
+#include "routing/router.h"
+#include "store/store.h"
+#include "transport/transport.h"
+#include "txn/txn.h"
+
+#define DRAIN_MS 2000u      /* how long SIGTERM waits for open transactions */
+#define SWEEP_MS 1000u      /* registrar expiry sweep */
+#define MAX_EXTRA_LINES 80  /* header lines of one REGISTER answer */
+
+/* One worker: everything a request touches, owned by one thread. (One
+ * worker today; DESIGN.md's Call-ID sharding adds more of these.) */
+struct worker {
+	struct sp_config *cfg;
+	const char *path;
+	struct sp_loop *loop;
+	struct sp_store *store;
+	struct sp_registrar *reg;
+	struct sp_digest *digest;
+	struct sp_transport *tp;
+	struct sp_txn_layer *txn;
+	struct sp_proxy *proxy;
+	struct sp_router *router;
+	struct sp_listen_spec *listen;
+	int sigfd;
+	struct sp_timer sweep;
+	struct sp_timer drain;
+	bool stopping;
+	uint64_t stop_deadline;
+	struct {
+		uint64_t registers, challenges, auth_failures, admission_refused, reloads;
+	} stats;
+};
+
+static uint64_t wall_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+static int lookup_secret(void *arg, struct sp_str username, struct sp_str realm,
+			 struct sp_digest_secret *out)
+{
+	struct worker *w = arg;
+	ptrdiff_t i = sp_router_user_by_name(w->router, username);
+	if (i < 0)
+		return SP_ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->password = sp_str_cstr(w->cfg->users[i].password);
+	return 0;
+}
+
+/* Answers 401/407 with one challenge per algorithm, most preferred first. */
+static void challenge(struct worker *w, struct sp_proxy_req *r, uint16_t status, bool stale)
+{
+	char storage[2048];
+	struct sp_buf b;
+	struct sp_str extra[SP_DIGEST__ALG_COUNT];
+	size_t starts[SP_DIGEST__ALG_COUNT], n = sp_digest_challenge_count(w->digest);
+	const char *name = status == 401 ? "WWW-Authenticate: " : "Proxy-Authenticate: ";
+
+	sp_buf_init_static(&b, storage, sizeof(storage), sizeof(storage));
+	if (n > SP_DIGEST__ALG_COUNT)
+		n = SP_DIGEST__ALG_COUNT;
+	for (size_t i = 0; i < n; i++) {
+		starts[i] = b.len;
+		if (sp_buf_append_c(&b, name) != 0 ||
+		    sp_digest_challenge(w->digest, (unsigned)i, wall_s(), stale, &b) != 0) {
+			sp_proxy_reply(r, 500, NULL, NULL, 0);
+			return;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t end = i + 1 < n ? starts[i + 1] : b.len;
+		extra[i] = sp_str_make(b.p + starts[i], end - starts[i]);
+	}
+	w->stats.challenges++;
+	sp_proxy_reply(r, status, NULL, extra, n);
+}
+
+/* Checks the request's credentials for our realm. Returns the index of the
+ * authenticated user, or -1 after answering (challenge or re-challenge).
+ * An unknown user and a wrong password get the same answer. */
+static ptrdiff_t authenticate(struct worker *w, struct sp_proxy_req *r, enum sp_hdr_id hdr,
+			      uint16_t status)
+{
+	struct sp_auth cred;
+	bool stale = false;
+
+	if (sp_digest_find_cred(w->digest, r->msg, hdr, &cred) == 0) {
+		enum sp_digest_result res = sp_digest_verify(w->digest, &cred, r->msg->method,
+							     wall_s(), lookup_secret, w);
+		if (res == SP_DIGEST_OK) {
+			char user[SP_DIGEST_USER_MAX + 1];
+			size_t len;
+			if (sp_digest_unescape(cred.username, user, sizeof(user), &len) == 0) {
+				ptrdiff_t i = sp_router_user_by_name(w->router, sp_str_make(user, len));
+				if (i >= 0)
+					return i;
+			}
+		}
+		stale = res == SP_DIGEST_STALE;
+		if (!stale) {
+			char src[SP_SOCKADDR_STRLEN];
+			sp_sockaddr_fmt(&r->src.addr, true, false, src, sizeof(src));
+			w->stats.auth_failures++;
+			sp_log_cid(SP_LOG_INFO, sp_msg_call_id(r->msg),
+				   "authentication failed for user \"%.*s\" from %s",
+				   (int)(cred.username.len > 64 ? 64 : cred.username.len), cred.username.p,
+				   src);
+		}
+	}
+	challenge(w, r, status, stale);
+	return -1;
+}
+
+/* ---- REGISTER ------------------------------------------------------------ */
+
+static void register_done(const struct sp_registrar_reply *reply, void *arg)
+{
+	struct sp_proxy_pending *pp = arg;
+	char storage[8192];
+	struct sp_buf b;
+	struct sp_str extra[MAX_EXTRA_LINES];
+	size_t n = 0, start = 0;
+
+	sp_buf_init_static(&b, storage, sizeof(storage), sizeof(storage));
+	if (sp_registrar_reply_headers(reply, &b) != 0) {
+		sp_proxy_reply_later(pp, 500, "Too many bindings to list", NULL, 0);
+		return;
+	}
+	for (size_t i = 0; i + 1 < b.len && n < MAX_EXTRA_LINES; i++) {
+		if (b.p[i] == '\r' && b.p[i + 1] == '\n') {
+			if (i > start)
+				extra[n++] = sp_str_make(b.p + start, i - start);
+			start = i + 2;
+			i++;
+		}
+	}
+	sp_proxy_reply_later(pp, reply->status, reply->reason, extra, n);
+	sp_buf_free(&b);
+}
+
+static int do_register(struct worker *w, struct sp_proxy_req *r)
+{
+	struct sp_msg *m = r->msg;
+	const struct sp_addr *to = sp_msg_to(m);
+	char aor[512];
+	ptrdiff_t u;
+	int err;
+
+	w->stats.registers++;
+	if (!r->for_us || !to) {
+		sp_proxy_reply(r, 403, "Not a domain of this registrar", NULL, 0);
+		return 0;
+	}
+	if ((u = authenticate(w, r, SP_HDR_AUTHORIZATION, 401)) < 0)
+		return 0;
+	/* A user registers its own AoR only (RFC 3261 section 10.3 step 3). */
+	if (!sp_str_eq_c(to->uri.user, w->cfg->users[u].user) ||
+	    !sp_proxy_host_is_ours(w->proxy, to->uri.host)) {
+		sp_proxy_reply(r, 403, "Not your address of record", NULL, 0);
+		return 0;
+	}
+	snprintf(aor, sizeof(aor), "sip:%s@%s", w->cfg->users[u].user,
+		 w->cfg->domain_count ? w->cfg->domains[0] : "localhost");
+	struct sp_proxy_pending *pp = sp_proxy_req_keep(r);
+	if (!pp)
+		return SP_ENOMEM;
+	err = sp_registrar_register(w->reg, sp_str_cstr(aor), m, &r->src, wall_s(), register_done, pp);
+	if (err) {
+		static const struct sp_str ra[] = { SP_STR("Retry-After: 5") };
+		sp_proxy_reply_later(pp, err == SP_E2BIG ? 503 : 500, NULL, ra, 1);
+	}
+	return SP_EAGAIN;
+}
+
+/* ---- the decision step: who is admitted, then where it goes -------------- */
+
+static int route(struct worker *w, struct sp_proxy_req *r)
+{
+	uint16_t status;
+	if (r->has_route) /* a pre-loaded route, from an admitted source */
+		return sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, NULL, 0);
+	status = sp_router_route(w->router, r, wall_s());
+	if (status)
+		sp_proxy_reply(r, status, NULL, NULL, 0);
+	return 0;
+}
+
+static bool from_our_domain(struct worker *w, struct sp_msg *m)
+{
+	const struct sp_addr *from = sp_msg_from(m);
+	if (!from || (from->uri.scheme_id != SP_URI_SIP && from->uri.scheme_id != SP_URI_SIPS))
+		return false;
+	for (size_t i = 0; i < w->cfg->domain_count; i++)
+		if (sp_str_caseeq_c(from->uri.host, w->cfg->domains[i]))
+			return true;
+	return false;
+}
+
+/* DESIGN.md "Who is admitted, who is challenged". */
+static int on_request(void *arg, struct sp_proxy_req *r)
+{
+	struct worker *w = arg;
+	char aor[512];
+
+	if (w->stopping) {
+		static const struct sp_str ra[] = { SP_STR("Retry-After: 5") };
+		sp_proxy_reply(r, 503, "Shutting down", ra, 1);
+		return 0;
+	}
+	if (r->msg->method_id == SP_METHOD_REGISTER)
+		return do_register(w, r);
+	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr))
+		return route(w, r);
+	if (from_our_domain(w, r->msg)) {
+		if (authenticate(w, r, SP_HDR_PROXY_AUTHORIZATION, 407) < 0)
+			return 0;
+		return route(w, r);
+	}
+	/* Anyone may reach this node's own users, and nothing else: never an
+	 * open relay. */
+	if (!r->has_route && sp_router_local_user(w->router, r, aor, sizeof(aor)) >= 0)
+		return route(w, r);
+	w->stats.admission_refused++;
+	sp_proxy_reply(r, 403, "Relaying denied", NULL, 0);
+	return 0;
+}
+
+/* ---- plumbing -------------------------------------------------------------- */
+
+static void tp_rx(void *arg, const struct sp_rx *rx)
+{
+	struct worker *w = arg;
+	if (w->proxy)
+		sp_proxy_rx(w->proxy, rx);
+}
+
+static void tp_send_error(void *arg, const struct sp_dest *dst, int err)
+{
+	struct worker *w = arg;
+	if (w->proxy)
+		sp_proxy_send_error(w->proxy, dst, err);
+}
+
+static int txn_send(void *arg, const struct sp_dest *dst, const char *buf, size_t len)
+{
+	struct worker *w = arg;
+	return sp_transport_send(w->tp, dst, buf, len);
+}
+
+static uint64_t txn_now(void *arg)
+{
+	struct worker *w = arg;
+	return sp_loop_now(w->loop);
+}
+
+static void on_store(int fd, unsigned events, void *arg)
+{
+	struct worker *w = arg;
+	sp_store_dispatch(w->store);
+}
+
+static void on_sweep(struct sp_timer *t, void *arg)
+{
+	struct worker *w = arg;
+	sp_registrar_sweep(w->reg, wall_s());
+	sp_timer_start(sp_loop_timers(w->loop), &w->sweep, sp_loop_now(w->loop) + SWEEP_MS, on_sweep, w);
+}
+
+static void on_drain(struct sp_timer *t, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t now = sp_loop_now(w->loop);
+	if (sp_store_pending(w->store) == 0 && (sp_txn_count(w->txn) == 0 || now >= w->stop_deadline)) {
+		sp_loop_stop(w->loop);
+		return;
+	}
+	sp_timer_start(sp_loop_timers(w->loop), &w->drain, now + 100, on_drain, w);
+}
+
+static int make_digest(const struct sp_config *cfg, struct sp_digest **out)
+{
+	struct sp_digest_config dc;
+	memset(&dc, 0, sizeof(dc));
+	dc.realm = sp_str_cstr(cfg->auth.realm);
+	dc.secret = (const uint8_t *)cfg->auth.secret;
+	dc.secret_len = strlen(cfg->auth.secret);
+	dc.nonce_ttl_s = cfg->auth.nonce_ttl;
+	dc.algs = SP_DIGEST_ALG_BIT(SP_DIGEST_SHA256) | SP_DIGEST_ALG_BIT(SP_DIGEST_MD5);
+	return sp_digest_new(&dc, out);
+}
+
+static bool same_listeners(const struct sp_config *a, const struct sp_config *b)
+{
+	if (a->listen_count != b->listen_count)
+		return false;
+	for (size_t i = 0; i < a->listen_count; i++)
+		if (strcmp(a->listen[i].uri, b->listen[i].uri) != 0 ||
+		    a->listen[i].role != b->listen[i].role)
+			return false;
+	return true;
+}
+
+/* SIGHUP: a bad file is refused with its errors and the old configuration
+ * stays; a good one replaces users, routes, domains, trust and auth at once.
+ * Open transactions keep running (they copied what they need). */
+static void reload(struct worker *w)
+{
+	struct sp_config *ncfg = NULL;
+	struct sp_config_diag *diag;
+	struct sp_router *nrt = NULL;
+	struct sp_digest *ndg = NULL;
+
+	if (!w->path) {
+		sp_log(SP_LOG_NOTICE, "SIGHUP: running on the built-in configuration; nothing to reload");
+		return;
+	}
+	diag = calloc(1, sizeof(*diag));
+	if (!diag)
+		return;
+	if (sp_config_load(w->path, &ncfg, diag) != 0) {
+		for (size_t i = 0; i < diag->count; i++)
+			sp_log(SP_LOG_ERR, "%s:%u:%u: %s", diag->file, diag->errors[i].line,
+			       diag->errors[i].col, diag->errors[i].msg);
+		sp_log(SP_LOG_ERR, "reload refused: the previous configuration stays in force");
+		free(diag);
+		return;
+	}
+	free(diag);
+	if (sp_router_create(ncfg, w->reg, &nrt) != 0 || make_digest(ncfg, &ndg) != 0) {
+		sp_log(SP_LOG_ERR, "reload failed: out of memory; the previous configuration stays");
+		sp_router_destroy(nrt);
+		sp_config_free(ncfg);
+		return;
+	}
+	if (!same_listeners(w->cfg, ncfg))
+		sp_log(SP_LOG_WARN, "reload: listen changes take effect at the next start");
+	sp_router_destroy(w->router);
+	w->router = nrt;
+	/* A generated secret would change on every reload and void every
+	 * outstanding nonce: keep the running one then. */
+	if (ncfg->auth.secret_generated && strcmp(ncfg->auth.realm, w->cfg->auth.realm) == 0) {
+		sp_digest_free(ndg);
+	} else {
+		sp_digest_free(w->digest);
+		w->digest = ndg;
+	}
+	sp_proxy_set_domains(w->proxy, (const char *const *)ncfg->domains, ncfg->domain_count);
+	sp_log_set_level(ncfg->log_level);
+	sp_config_free(w->cfg);
+	w->cfg = ncfg;
+	w->stats.reloads++;
+	sp_log(SP_LOG_NOTICE, "configuration reloaded from %s", w->path);
+}
+
+static void on_signal(int fd, unsigned events, void *arg)
+{
+	struct worker *w = arg;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(w);
+		} else if (!w->stopping) {
+			sp_log(SP_LOG_NOTICE, "signal %u: finishing open transactions, then stopping",
+			       si.ssi_signo);
+			w->stopping = true;
+			w->stop_deadline = sp_loop_now(w->loop) + DRAIN_MS;
+			sp_timer_start(sp_loop_timers(w->loop), &w->drain, sp_loop_now(w->loop), on_drain, w);
+		} else {
+			sp_loop_stop(w->loop);
+		}
+	}
+}
+
+static void print_stats(struct worker *w)
+{
+	const struct sp_proxy_stats *ps = w->proxy ? sp_proxy_stats(w->proxy) : NULL;
+	const struct sp_transport_stats *ts = w->tp ? sp_transport_stats(w->tp) : NULL;
+	if (ps)
+		sp_log(SP_LOG_NOTICE,
+		       "counters: requests %" PRIu64 " responses %" PRIu64 " replies 1xx %" PRIu64
+		       " 2xx %" PRIu64 " 3xx %" PRIu64 " 4xx %" PRIu64 " 5xx %" PRIu64 " 6xx %" PRIu64
+		       " forwarded %" PRIu64 " stateless %" PRIu64,
+		       ps->requests, ps->responses, ps->replies[1], ps->replies[2], ps->replies[3],
+		       ps->replies[4], ps->replies[5], ps->replies[6], ps->forwarded,
+		       ps->stateless_forwarded);
+	if (ps)
+		sp_log(SP_LOG_NOTICE,
+		       "drops: malformed %" PRIu64 " (400 sent for %" PRIu64 ") stray responses %" PRIu64
+		       " no route %" PRIu64 " overload %" PRIu64 " admission refused %" PRIu64,
+		       ps->drops_malformed, ps->rejected_malformed, ps->drops_stray_response,
+		       ps->drops_no_route, ps->overload, w->stats.admission_refused);
+	sp_log(SP_LOG_NOTICE,
+	       "registrar: REGISTERs %" PRIu64 " bindings %zu challenges %" PRIu64
+	       " auth failures %" PRIu64 " reloads %" PRIu64,
+	       w->stats.registers, w->reg ? sp_registrar_count(w->reg) : 0, w->stats.challenges,
+	       w->stats.auth_failures, w->stats.reloads);
+	if (ts)
+		sp_log(SP_LOG_NOTICE,
+		       "transport: rx %" PRIu64 " tx %" PRIu64 " connections accepted %" PRIu64
+		       " refused at cap %" PRIu64 " closed idle %" PRIu64 " frame errors %" PRIu64
+		       " send errors %" PRIu64,
+		       ts->rx_msgs, ts->tx_msgs, ts->conns_accepted, ts->conns_refused_cap,
+		       ts->conns_closed_idle, ts->frame_errors, ts->send_errors);
+}
+
+static int start(struct worker *w)
+{
+	struct sp_config *cfg = w->cfg;
+	struct sp_transport_cfg tc;
+	struct sp_txn_cfg xc;
+	struct sp_registrar_conf rc;
+	struct sp_proxy_cfg pc;
+	static const struct sp_transport_h th = { .rx = tp_rx, .send_error = tp_send_error };
+	static const struct sp_txn_ops xo = { .send = txn_send, .now = txn_now };
+	static const struct sp_proxy_h ph = { .request = on_request };
+	char spec[4200];
+	int err;
+
+	if ((err = sp_loop_create((size_t)cfg->limits.transactions * 4 + 1024, &w->loop)) != 0)
+		return err;
+	if (cfg->store.kind != SP_STORE_SQLITE) {
+		sp_log(SP_LOG_ERR, "store: only sqlite: is built so far");
+		return SP_EINVAL;
+	}
+	snprintf(spec, sizeof(spec), "sqlite:%s", cfg->store.path);
+	if ((err = sp_store_open(spec, NULL, &w->store)) != 0) {
+		sp_log(SP_LOG_ERR, "store %s cannot be opened: %s", spec, sp_strerror(err));
+		return err;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.default_expires = cfg->registrar.default_expires;
+	rc.min_expires = cfg->registrar.min_expires;
+	rc.max_expires = cfg->registrar.max_expires;
+	rc.max_per_aor = cfg->registrar.max_bindings;
+	if ((err = sp_registrar_create(&rc, w->store, &w->reg)) != 0 ||
+	    (err = sp_registrar_load(w->reg, w->store, wall_s())) != 0) {
+		sp_log(SP_LOG_ERR, "registrar: %s", sp_strerror(err));
+		return err;
+	}
+	if ((err = make_digest(cfg, &w->digest)) != 0) {
+		sp_log(SP_LOG_ERR, "auth: %s", sp_strerror(err));
+		return err;
+	}
+	if ((err = sp_router_create(cfg, w->reg, &w->router)) != 0)
+		return err;
+
+	w->listen = calloc(cfg->listen_count ? cfg->listen_count : 1, sizeof(*w->listen));
+	if (!w->listen)
+		return SP_ENOMEM;
+	for (size_t i = 0; i < cfg->listen_count; i++) {
+		w->listen[i].proto = cfg->listen[i].proto;
+		w->listen[i].addr = cfg->listen[i].addr;
+		w->listen[i].role = cfg->listen[i].role;
+	}
+	memset(&tc, 0, sizeof(tc));
+	tc.listen = w->listen;
+	tc.nlisten = cfg->listen_count;
+	tc.tls_cert = cfg->tls.cert;
+	tc.tls_key = cfg->tls.key;
+	tc.tls_ca = cfg->tls.ca;
+	tc.max_conns = cfg->limits.connections;
+	tc.max_conns_per_ip = cfg->limits.connections_per_source;
+	tc.idle_timeout_ms = (uint64_t)cfg->limits.stream_idle_timeout * 1000u;
+	tc.max_stream_msg = cfg->limits.stream_message_size;
+	tc.max_pending_out = 1u << 20;
+	if ((err = sp_transport_create(w->loop, &tc, &th, w, &w->tp)) != 0)
+		return err;
+
+	memset(&xc, 0, sizeof(xc));
+	xc.t1_ms = cfg->timers.t1;
+	xc.t2_ms = cfg->timers.t2;
+	xc.t4_ms = cfg->timers.t4;
+	xc.max_txns = cfg->limits.transactions;
+	if ((err = sp_txn_layer_create(&xc, sp_loop_timers(w->loop), &xo, w, &w->txn)) != 0)
+		return err;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.domains = (const char *const *)cfg->domains;
+	pc.ndomains = cfg->domain_count;
+	pc.server_name = "sipeer";
+	if ((err = sp_proxy_create(&pc, w->tp, w->txn, &ph, w, &w->proxy)) != 0)
+		return err;
+
+	if ((err = sp_loop_fd_add(w->loop, sp_store_fd(w->store), SP_IO_READ, on_store, w)) != 0 ||
+	    (err = sp_loop_fd_add(w->loop, w->sigfd, SP_IO_READ, on_signal, w)) != 0)
+		return err;
+	sp_timer_init(&w->sweep);
+	sp_timer_init(&w->drain);
+	sp_timer_start(sp_loop_timers(w->loop), &w->sweep, sp_loop_now(w->loop) + SWEEP_MS, on_sweep, w);
+	return 0;
+}
+
+static void stop(struct worker *w)
+{
+	if (w->loop) {
+		sp_timer_stop(sp_loop_timers(w->loop), &w->sweep);
+		sp_timer_stop(sp_loop_timers(w->loop), &w->drain);
+	}
+	print_stats(w);
+	/* The transactions first: their destroyed() handlers free the proxy's
+	 * contexts, which are still readable then. */
+	sp_txn_layer_destroy(w->txn);
+	sp_proxy_destroy(w->proxy);
+	if (w->tp)
+		sp_transport_destroy(w->tp);
+	if (w->loop && w->store)
+		sp_loop_fd_del(w->loop, sp_store_fd(w->store));
+	if (w->loop && w->sigfd >= 0)
+		sp_loop_fd_del(w->loop, w->sigfd);
+	/* The store flushes what is queued before it closes. */
+	if (w->store)
+		sp_store_close(w->store);
+	sp_registrar_destroy(w->reg);
+	sp_router_destroy(w->router);
+	sp_digest_free(w->digest);
+	if (w->loop)
+		sp_loop_destroy(w->loop);
+	free(w->listen);
+	if (w->sigfd >= 0)
+		close(w->sigfd);
+	sp_config_free(w->cfg);
+}
+
+int sp_daemon_run(struct sp_config *cfg, const char *path)
+{
+	struct worker w;
+	sigset_t set;
+	int err, rc = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.path = path;
+	w.sigfd = -1;
+	sp_log_set_level(cfg->log_level);
+	sp_hash_seed();
+
+	/* Signals arrive through the loop (signalfd). Block them before any
+	 * thread starts, so the store thread inherits the mask. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    (w.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		sp_log(SP_LOG_ERR, "signals: %s", strerror(errno));
+		sp_config_free(cfg);
+		return 1;
+	}
+	if ((err = start(&w)) != 0) {
+		sp_log(SP_LOG_ERR, "sipeer could not start: %s", sp_strerror(err));
+		rc = 1;
+		goto out;
+	}
+	{
+		const struct sp_listener_info *li;
+		size_t n = sp_transport_listeners(w.tp, &li);
+		for (size_t i = 0; i < n; i++) {
+			char a[SP_SOCKADDR_STRLEN];
+			sp_sockaddr_fmt(&li[i].addr, true, false, a, sizeof(a));
+			sp_log(SP_LOG_NOTICE, "listening on %s %s (%s)", sp_proto_name(li[i].proto), a,
+			       li[i].role == SP_ROLE_PEERING ? "peering" : "access");
+		}
+		sp_log(SP_LOG_NOTICE, "sipeer ready: %zu users, %zu routes, %zu bindings loaded, realm %s",
+		       w.cfg->user_count, w.cfg->route_count, sp_registrar_count(w.reg),
+		       w.cfg->auth.realm);
+	}
+	if ((err = sp_loop_run(w.loop)) != 0) {
+		sp_log(SP_LOG_ERR, "event loop failed: %s", sp_strerror(err));
+		rc = 1;
+	}
+	sp_log(SP_LOG_NOTICE, "sipeer stopping");
+out:
+	stop(&w);
+	return rc;
+}

@@ -1,0 +1,1170 @@
+/* proxy.c: the stateful proxy: validation (16.3), Route processing (16.4), forwarding and forking (16.6), response choice (16.7), CANCEL (16.10). */
+#include "proxy/proxy.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "sip/edit.h"
+#include "sip/reply.h"
+#include "sip/tokens.h"
+
+#define OUT_MAX 65535u
+#define MAX_GROUPS_PER_CALL SP_PROXY_MAX_TARGETS
+
+struct target {
+	char *uri;     /* NULL: keep the Request-URI */
+	char *route;   /* NULL: none */
+	struct sp_dest dst;
+	bool has_dst;
+	unsigned group;
+};
+
+struct branch {
+	struct sp_pcall *call;
+	struct sp_txn *ct;
+	bool started;
+	bool done;
+};
+
+/* The proxy context of one server transaction that the proxy forwards or
+ * answers later. It lives until its server transaction is gone, every
+ * client transaction it started is gone, and no pending answer holds it. */
+struct sp_pcall {
+	struct sp_hnode node;       /* p->calls, keyed by the server transaction */
+	struct sp_proxy *p;
+	struct sp_txn *st;
+	struct target target[SP_PROXY_MAX_TARGETS];
+	struct branch branch[SP_PROXY_MAX_TARGETS];
+	unsigned ntargets;
+	unsigned next;              /* first target not started */
+	uint16_t best_status;       /* best final response so far (0 none) */
+	char *best;                 /* its bytes, our Via removed; NULL: synthesize */
+	size_t best_len;
+	bool final_sent;
+	bool cancelled;
+	bool six;                   /* a 6xx ended the search */
+	bool pending;               /* a sp_proxy_pending holds it */
+	bool invite;
+	int in_listener;
+};
+
+struct sp_proxy_pending {
+	struct sp_pcall call; /* a pending answer is a context without branches */
+};
+
+struct sp_proxy {
+	struct sp_proxy_cfg cfg;
+	struct sp_transport *tp;
+	struct sp_txn_layer *txn;
+	struct sp_proxy_h h;
+	void *arg;
+	struct sp_proxy_stats stats;
+	struct sp_htab calls;
+	uint32_t seq;
+	struct sp_msg *msg;   /* scratch parse of received messages */
+	struct sp_buf out;    /* scratch serialization */
+	struct sp_log_ratelimit rl_overload, rl_malformed;
+};
+
+static void call_check_done(struct sp_pcall *c);
+
+/* ---- addresses ---------------------------------------------------------- */
+
+int sp_proxy_uri_dest(const struct sp_uri *uri, struct sp_dest *out)
+{
+	struct sp_dest d;
+	struct sp_str host = uri->host, v;
+	uint16_t port = uri->port;
+
+	if (uri->scheme_id != SP_URI_SIP && uri->scheme_id != SP_URI_SIPS)
+		return SP_EINVAL;
+	memset(&d, 0, sizeof(d));
+	d.listener = -1;
+	d.proto = uri->scheme_id == SP_URI_SIPS ? SP_PROTO_TLS : SP_PROTO_UDP;
+	if (sp_uri_param(uri, "transport", &v) == 0 && uri->scheme_id == SP_URI_SIP) {
+		if (sp_proto_parse(v, &d.proto) != 0)
+			return SP_EINVAL;
+	}
+	if (sp_uri_param(uri, "maddr", &v) == 0 && v.len)
+		host = v;
+	if (!port)
+		port = d.proto == SP_PROTO_TLS ? 5061 : 5060;
+	if (sp_sockaddr_from_host(host, port, &d.addr) != 0)
+		return SP_ENOENT; /* a name: the resolver's job (not yet) */
+	*out = d;
+	return 0;
+}
+
+static bool host_port_is_listener(const struct sp_proxy *p, struct sp_str host, uint16_t port,
+				  bool any_port)
+{
+	const struct sp_listener_info *li;
+	size_t n = sp_transport_listeners(p->tp, &li);
+	struct sp_sockaddr a;
+
+	if (sp_sockaddr_from_host(host, 0, &a) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t lport = sp_sockaddr_port(&li[i].addr);
+		uint16_t want = port ? port : (li[i].proto == SP_PROTO_TLS ? 5061 : 5060);
+		if (sp_sockaddr_eq_host(&a, &li[i].addr) && (any_port || lport == want))
+			return true;
+	}
+	return false;
+}
+
+static bool is_domain(const struct sp_proxy *p, struct sp_str host)
+{
+	for (size_t i = 0; i < p->cfg.ndomains; i++)
+		if (sp_str_caseeq_c(host, p->cfg.domains[i]))
+			return true;
+	return false;
+}
+
+bool sp_proxy_host_is_ours(const struct sp_proxy *p, struct sp_str host)
+{
+	return is_domain(p, host) || host_port_is_listener(p, host, 0, true);
+}
+
+bool sp_proxy_uri_is_self(const struct sp_proxy *p, const struct sp_uri *uri)
+{
+	struct sp_str maddr;
+	if (uri->scheme_id != SP_URI_SIP && uri->scheme_id != SP_URI_SIPS)
+		return false;
+	if (sp_uri_param(uri, "maddr", &maddr) == 0 && maddr.len)
+		return host_port_is_listener(p, maddr, uri->port, false);
+	if (uri->host_type == SP_HOST_NAME)
+		return uri->user.len == 0 && is_domain(p, uri->host) && uri->port == 0;
+	return host_port_is_listener(p, uri->host, uri->port, false);
+}
+
+static bool via_is_self(const struct sp_proxy *p, const struct sp_via *via)
+{
+	return via->host_type != SP_HOST_NAME && host_port_is_listener(p, via->host, via->port, false);
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void count_reply(struct sp_proxy *p, uint16_t status)
+{
+	if (status >= 100 && status < 700)
+		p->stats.replies[status / 100]++;
+}
+
+static int send_buf(struct sp_proxy *p, const struct sp_dest *dst, struct sp_buf *b)
+{
+	int err = sp_transport_send(p->tp, dst, b->p, b->len);
+	if (err)
+		sp_log(SP_LOG_INFO, "send failed: %s", sp_strerror(err));
+	return err;
+}
+
+/* A To tag for responses this node generates: unique per node run. */
+static struct sp_str make_tag(struct sp_proxy *p, char *buf, size_t size)
+{
+	uint32_t seq = ++p->seq;
+	int n = snprintf(buf, size, "sp%08" PRIx32 "%08" PRIx64, seq,
+			 sp_hash(&seq, sizeof(seq)) & 0xffffffffu);
+	return sp_str_make(buf, (size_t)n);
+}
+
+/* A stateless answer (no server transaction: caps reached, malformed). */
+static void reply_stateless(struct sp_proxy *p, struct sp_msg *m, const struct sp_dest *src,
+			    uint16_t status, const char *reason, const struct sp_str *extra,
+			    size_t nextra)
+{
+	struct sp_dest dst;
+	const struct sp_via *via = sp_msg_via(m);
+	char tagbuf[32];
+	if (!via || sp_txn_response_dest_for(via, src, &dst) != 0)
+		return;
+	sp_buf_reset(&p->out);
+	if (sp_reply_build(m, status, reason, make_tag(p, tagbuf, sizeof(tagbuf)), extra, nextra,
+			   &p->out) == 0 && send_buf(p, &dst, &p->out) == 0)
+		count_reply(p, status);
+}
+
+/* Builds and sends a response on a server transaction. */
+static int reply_txn(struct sp_proxy *p, struct sp_txn *st, uint16_t status, const char *reason,
+		     const struct sp_str *extra, size_t nextra)
+{
+	struct sp_msg *req = sp_txn_request(st);
+	char tagbuf[32];
+	struct sp_str tag = status > 100 ? make_tag(p, tagbuf, sizeof(tagbuf)) : SP_STR_NULL;
+	int err;
+
+	if (!req)
+		return SP_EINVAL;
+	sp_buf_reset(&p->out);
+	if ((err = sp_reply_build(req, status, reason, tag, extra, nextra, &p->out)) != 0)
+		return err;
+	if ((err = sp_txn_server_reply(st, status, p->out.p, p->out.len)) == 0)
+		count_reply(p, status);
+	return err;
+}
+
+/* ---- Route processing (16.4) -------------------------------------------- */
+
+/* How the Route headers of a request look once our own entries are taken
+ * out: computed again from the request whenever a branch is forwarded, so
+ * nothing about it needs to be stored. */
+struct route_prep {
+	unsigned skip;           /* leading Route values that name us */
+	bool strict;             /* the Request-URI was our Record-Route (a strict router sent it) */
+	struct sp_str new_ruri;  /* strict: the last Route value's URI */
+	struct sp_addr next;     /* the first Route value left, when has_next */
+	bool has_next;
+};
+
+static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *rp)
+{
+	const struct sp_hdr *h;
+	struct sp_addr a;
+	unsigned total = 0, idx = 0;
+	const struct sp_uri *ruri = sp_msg_ruri(m);
+
+	memset(rp, 0, sizeof(*rp));
+	for (h = sp_msg_hdr(m, SP_HDR_ROUTE); h; h = sp_msg_hdr_next(m, h)) {
+		struct sp_str cur = h->value;
+		while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
+			total++;
+			if (total > 64)
+				return SP_E2BIG;
+		}
+	}
+	/* 16.4: a Request-URI that we put in a Record-Route means the previous
+	 * hop is a strict router: the real target is the last Route value. */
+	if (ruri && total && ruri->user.len == 0 && sp_proxy_uri_is_self(p, ruri)) {
+		rp->strict = true;
+		for (h = sp_msg_hdr(m, SP_HDR_ROUTE); h; h = sp_msg_hdr_next(m, h)) {
+			struct sp_str cur = h->value;
+			while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0)
+				rp->new_ruri = a.uri.raw;
+		}
+		total--;
+	}
+	/* Our own entries at the top (two when we double Record-Routed). */
+	for (h = sp_msg_hdr(m, SP_HDR_ROUTE); h; h = sp_msg_hdr_next(m, h)) {
+		struct sp_str cur = h->value;
+		while (idx < total && sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
+			if (idx == rp->skip && rp->skip < 2 && sp_proxy_uri_is_self(p, &a.uri)) {
+				rp->skip++;
+			} else if (!rp->has_next) {
+				rp->next = a;
+				rp->has_next = true;
+			}
+			idx++;
+		}
+	}
+	return 0;
+}
+
+/* Applies a route_prep to an edit list: removes the skipped values at the
+ * top and, for a strict router, the last value. Removal is only ever at the
+ * two ends of the list, so what a line keeps is one contiguous slice. */
+static int route_edit(struct sp_edit *e, struct sp_msg *m, const struct route_prep *rp)
+{
+	struct {
+		const struct sp_hdr *h;
+		struct sp_str raw;
+	} v[65];
+	unsigned n = 0, i = 0;
+	int err;
+
+	if (!rp->skip && !rp->strict)
+		return 0;
+	for (const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_ROUTE); h; h = sp_msg_hdr_next(m, h)) {
+		struct sp_str cur = h->value;
+		struct sp_addr a;
+		while (n < 65 && sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
+			v[n].h = h;
+			v[n].raw = a.raw;
+			n++;
+		}
+	}
+	while (i < n) {
+		const struct sp_hdr *h = v[i].h;
+		const char *keep_start = NULL, *keep_end = NULL;
+		unsigned total = 0, kept = 0;
+		for (; i < n && v[i].h == h; i++) {
+			bool drop = i < rp->skip || (rp->strict && i == n - 1);
+			total++;
+			if (drop)
+				continue;
+			if (!keep_start)
+				keep_start = v[i].raw.p;
+			keep_end = v[i].raw.p + v[i].raw.len;
+			kept++;
+		}
+		if (kept == total)
+			continue;
+		if (kept == 0)
+			err = sp_edit_hdr_remove(e, m, h);
+		else
+			err = sp_edit_hdr_value(e, m, h,
+						sp_str_make(keep_start, (size_t)(keep_end - keep_start)));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- loop detection (16.3 step 4, 16.6 step 8) --------------------------- */
+
+/* A hash of what identifies the request at this hop; a spiral (the
+ * Request-URI changed) hashes differently, a loop does not. */
+static uint64_t loop_hash(struct sp_msg *m)
+{
+	const struct sp_addr *from = sp_msg_from(m), *to = sp_msg_to(m);
+	const struct sp_cseq *cs = sp_msg_cseq(m);
+	uint64_t h = sp_hash_str(m->ruri_raw);
+	h = sp_hash_mix(h, sp_hash_str(sp_msg_call_id(m)));
+	if (from)
+		h = sp_hash_mix(h, sp_hash_str(from->tag));
+	if (to)
+		h = sp_hash_mix(h, sp_hash_str(to->tag));
+	if (cs)
+		h = sp_hash_mix(h, cs->num);
+	for (const struct sp_hdr *x = sp_msg_hdr(m, SP_HDR_PROXY_REQUIRE); x; x = sp_msg_hdr_next(m, x))
+		h = sp_hash_mix(h, sp_hash_str(x->value));
+	return h;
+}
+
+static bool is_loop(struct sp_proxy *p, struct sp_msg *m, uint64_t lh)
+{
+	char want[32];
+	int n = snprintf(want, sizeof(want), "z9hG4bK%016" PRIx64 ".", lh);
+	for (const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_VIA); h; h = sp_msg_hdr_next(m, h)) {
+		struct sp_str cur = h->value;
+		struct sp_via v;
+		while (sp_via_next(&cur, &v) == 0) {
+			if (v.branch.len > (size_t)n && memcmp(v.branch.p, want, (size_t)n) == 0 &&
+			    via_is_self(p, &v))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* ---- forwarding (16.6) ---------------------------------------------------- */
+
+static int listener_uri(struct sp_proxy *p, int li, char *buf, size_t size)
+{
+	const struct sp_listener_info *l;
+	size_t n = sp_transport_listeners(p->tp, &l);
+	char host[SP_SOCKADDR_STRLEN];
+	if (li < 0 || (size_t)li >= n)
+		return SP_EINVAL;
+	sp_sockaddr_fmt(&l[li].addr, true, false, host, sizeof(host));
+	if (l[li].proto == SP_PROTO_UDP)
+		snprintf(buf, size, "<sip:%s;lr>", host);
+	else
+		snprintf(buf, size, "<sip:%s;transport=%s;lr>", host,
+			 l[li].proto == SP_PROTO_TCP ? "tcp" : "tls");
+	return 0;
+}
+
+static bool creates_dialog(struct sp_msg *m)
+{
+	const struct sp_addr *to = sp_msg_to(m);
+	if (to && to->tag.len)
+		return false;
+	switch (m->method_id) {
+	case SP_METHOD_INVITE:
+	case SP_METHOD_SUBSCRIBE:
+	case SP_METHOD_REFER:
+	case SP_METHOD_NOTIFY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The next hop of a request: the target's own route (Path), else the first
+ * Route left, else the target URI (or the Request-URI). */
+static int next_hop(struct sp_msg *m, const struct route_prep *rp, const struct target *t,
+		    struct sp_dest *dst)
+{
+	struct sp_uri u;
+	struct sp_addr a;
+	if (t && t->has_dst) {
+		*dst = t->dst;
+		return 0;
+	}
+	if (t && t->route) {
+		struct sp_str cur = sp_str_cstr(t->route);
+		if (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) != 0)
+			return SP_EINVAL;
+		return sp_proxy_uri_dest(&a.uri, dst);
+	}
+	if (rp->has_next)
+		return sp_proxy_uri_dest(&rp->next.uri, dst);
+	if (t && t->uri) {
+		if (sp_uri_parse(sp_str_cstr(t->uri), &u) != 0)
+			return SP_EINVAL;
+		return sp_proxy_uri_dest(&u, dst);
+	}
+	if (rp->strict) {
+		if (sp_uri_parse(rp->new_ruri, &u) != 0)
+			return SP_EINVAL;
+		return sp_proxy_uri_dest(&u, dst);
+	}
+	const struct sp_uri *ruri = sp_msg_ruri(m);
+	return ruri ? sp_proxy_uri_dest(ruri, dst) : SP_EINVAL;
+}
+
+/* Serializes m as forwarded to dst into p->out: our Via with branch, the
+ * Request-URI of the target, Max-Forwards less one, our Route entries
+ * removed, the target's route in front, Record-Route for dialogs. */
+static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct route_prep *rp,
+			 const struct target *t, const struct sp_dest *dst, int in_li,
+			 const char *branch, bool stateless_ack)
+{
+	struct sp_edit e;
+	const struct sp_listener_info *l;
+	char via[256], host[SP_SOCKADDR_STRLEN], rr_out[128], rr_in[128], mfbuf[16];
+	int li = sp_transport_pick_listener(p->tp, dst), err;
+	uint32_t mf = 70;
+	const struct sp_hdr *mfh = sp_msg_hdr(m, SP_HDR_MAX_FORWARDS);
+
+	sp_transport_listeners(p->tp, &l);
+	if (li < 0)
+		return SP_ENOENT;
+	sp_edit_init(&e);
+	sp_sockaddr_fmt(&l[li].addr, true, false, host, sizeof(host));
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s", sp_proto_name(dst->proto), host, branch);
+	if ((err = sp_edit_via_prepend(&e, m, sp_str_cstr(via))) != 0)
+		return err;
+	if (t && t->uri) {
+		if ((err = sp_edit_ruri(&e, m, sp_str_cstr(t->uri))) != 0)
+			return err;
+	} else if (rp->strict) {
+		if ((err = sp_edit_ruri(&e, m, rp->new_ruri)) != 0)
+			return err;
+	}
+	if (mfh) {
+		if (sp_msg_max_forwards(m, &mf) == 0 && mf > 0)
+			mf--;
+		snprintf(mfbuf, sizeof(mfbuf), "%" PRIu32, mf);
+		if ((err = sp_edit_hdr_value(&e, m, mfh, sp_str_cstr(mfbuf))) != 0)
+			return err;
+	} else if ((err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Max-Forwards"),
+					  SP_STR("70"))) != 0) {
+		return err;
+	}
+	if ((err = route_edit(&e, m, rp)) != 0)
+		return err;
+	if (t && t->route &&
+	    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Route"), sp_str_cstr(t->route))) != 0)
+		return err;
+	if (!stateless_ack && creates_dialog(m)) {
+		/* Two entries when the request leaves by another listener, so each
+		 * side of the dialog sees the address it can reach (RFC 5658). */
+		if ((err = listener_uri(p, li, rr_out, sizeof(rr_out))) != 0 ||
+		    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Record-Route"),
+					   sp_str_cstr(rr_out))) != 0)
+			return err;
+		if (in_li >= 0 && in_li != li) {
+			if ((err = listener_uri(p, in_li, rr_in, sizeof(rr_in))) != 0 ||
+			    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Record-Route"),
+						   sp_str_cstr(rr_in))) != 0)
+				return err;
+		}
+	}
+	sp_buf_reset(&p->out);
+	return sp_edit_serialize(m, &e, &p->out);
+}
+
+static void make_branch(struct sp_proxy *p, struct sp_msg *m, char *buf, size_t size)
+{
+	snprintf(buf, size, "z9hG4bK%016" PRIx64 ".%" PRIx32, loop_hash(m), ++p->seq);
+}
+
+/* ---- the proxy context ---------------------------------------------------- */
+
+static uint64_t st_hash(const struct sp_txn *st)
+{
+	return sp_hash(&st, sizeof(st));
+}
+
+static struct sp_pcall *call_find(struct sp_proxy *p, const struct sp_txn *st)
+{
+	uint64_t h = st_hash(st);
+	for (struct sp_hnode *n = sp_htab_first(&p->calls, h); n; n = sp_htab_next(n)) {
+		struct sp_pcall *c = (struct sp_pcall *)n;
+		if (c->st == st)
+			return c;
+	}
+	return NULL;
+}
+
+static void call_maybe_free(struct sp_pcall *c)
+{
+	if (c->st || c->pending)
+		return;
+	for (unsigned i = 0; i < c->ntargets; i++)
+		if (c->branch[i].ct)
+			return;
+	for (unsigned i = 0; i < c->ntargets; i++) {
+		free(c->target[i].uri);
+		free(c->target[i].route);
+	}
+	free(c->best);
+	c->p->stats.calls_active--;
+	free(c);
+}
+
+static void st_destroyed(void *arg, struct sp_txn *st)
+{
+	struct sp_pcall *c = arg;
+	sp_htab_remove(&c->p->calls, &c->node);
+	c->st = NULL;
+	/* Branches still running finish on their own (their CANCEL or final
+	 * response); nobody is left to tell. */
+	call_maybe_free(c);
+}
+
+static const struct sp_txn_server_h server_h = { .destroyed = st_destroyed };
+
+static struct sp_pcall *call_get(struct sp_proxy_req *r)
+{
+	if (r->call)
+		return r->call;
+	struct sp_pcall *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->p = r->p;
+	c->st = r->st;
+	c->in_listener = r->src.listener;
+	c->invite = r->msg && r->msg->method_id == SP_METHOD_INVITE;
+	sp_htab_insert(&r->p->calls, &c->node, st_hash(r->st));
+	sp_txn_server_set_handler(r->st, &server_h, c);
+	r->p->stats.calls_active++;
+	r->call = c;
+	return c;
+}
+
+/* Forwards a response upstream on the server transaction, our Via removed. */
+static int relay(struct sp_proxy *p, struct sp_pcall *c, struct sp_msg *resp, bool keep)
+{
+	struct sp_edit e;
+	int err;
+	sp_edit_init(&e);
+	if ((err = sp_edit_via_pop(&e, resp)) != 0)
+		return err;
+	sp_buf_reset(&p->out);
+	if ((err = sp_edit_serialize(resp, &e, &p->out)) != 0)
+		return err;
+	if (keep) {
+		char *copy = malloc(p->out.len);
+		if (!copy)
+			return SP_ENOMEM;
+		memcpy(copy, p->out.p, p->out.len);
+		free(c->best);
+		c->best = copy;
+		c->best_len = p->out.len;
+		return 0;
+	}
+	if (!c->st)
+		return SP_ENOENT;
+	if ((err = sp_txn_server_reply(c->st, resp->status, p->out.p, p->out.len)) == 0)
+		count_reply(p, resp->status);
+	return err;
+}
+
+/* 16.7 step 6: 6xx beats everything; otherwise the lowest class wins, and
+ * the first response of a class is kept. */
+static bool better(uint16_t cand, uint16_t best)
+{
+	if (!best)
+		return true;
+	if (best >= 600)
+		return false;
+	if (cand >= 600)
+		return true;
+	return cand / 100 < best / 100;
+}
+
+static void branch_final(struct branch *b, uint16_t status, struct sp_msg *resp)
+{
+	struct sp_pcall *c = b->call;
+	b->done = true;
+	if (better(status, c->best_status)) {
+		c->best_status = status;
+		free(c->best);
+		c->best = NULL;
+		if (resp && relay(c->p, c, resp, true) != 0)
+			c->best = NULL;
+	}
+	if (status >= 600)
+		c->six = true;
+}
+
+static void cancel_pending(struct sp_pcall *c)
+{
+	if (!c->invite)
+		return; /* only an INVITE can be cancelled (section 9) */
+	for (unsigned i = 0; i < c->next; i++) {
+		struct branch *b = &c->branch[i];
+		if (b->ct && !b->done)
+			sp_txn_client_cancel(b->ct);
+	}
+}
+
+static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp)
+{
+	struct branch *b = arg;
+	struct sp_pcall *c = b->call;
+	struct sp_proxy *p = c->p;
+	uint16_t status = resp->status;
+
+	if (status < 200) {
+		if (status > 100 && !c->final_sent)
+			relay(p, c, resp, false);
+		if (c->cancelled)
+			sp_txn_client_cancel(ct);
+		return;
+	}
+	if (status < 300) {
+		/* Every 2xx goes up at once (16.7 step 5), and the others stop. */
+		b->done = true;
+		relay(p, c, resp, false);
+		if (!c->final_sent) {
+			c->final_sent = true;
+			cancel_pending(c);
+		}
+		return;
+	}
+	if (b->done)
+		return;
+	branch_final(b, status, resp);
+	if (c->six)
+		cancel_pending(c);
+	call_check_done(c);
+}
+
+static void on_branch_timeout(void *arg, struct sp_txn *ct)
+{
+	struct branch *b = arg;
+	if (b->done)
+		return;
+	branch_final(b, 408, NULL);
+	call_check_done(b->call);
+}
+
+static void on_branch_error(void *arg, struct sp_txn *ct, int err)
+{
+	struct branch *b = arg;
+	if (b->done)
+		return;
+	sp_log(SP_LOG_INFO, "next hop failed (%s): trying the next target", sp_strerror(err));
+	branch_final(b, 503, NULL);
+	call_check_done(b->call);
+}
+
+static void on_branch_destroyed(void *arg, struct sp_txn *ct)
+{
+	struct branch *b = arg;
+	b->ct = NULL;
+	if (!b->done) {
+		b->done = true;
+		if (!b->call->best_status)
+			b->call->best_status = 408;
+	}
+	call_maybe_free(b->call);
+}
+
+static const struct sp_txn_client_h client_h = {
+	.response = on_branch_response,
+	.timeout = on_branch_timeout,
+	.transport_error = on_branch_error,
+	.destroyed = on_branch_destroyed,
+};
+
+/* Starts the branches of the next group: 1 when some started, 0 when all
+ * failed at once (each has its final status), -1 when nothing can start. */
+static int start_group(struct sp_pcall *c)
+{
+	struct sp_proxy *p = c->p;
+	struct sp_msg *m;
+	struct route_prep rp;
+	int started = 0;
+
+	if (!c->st || c->next >= c->ntargets || !(m = sp_txn_request(c->st)))
+		return -1;
+	if (route_prep(p, m, &rp) != 0)
+		return -1;
+	unsigned group = c->target[c->next].group;
+	while (c->next < c->ntargets && c->target[c->next].group == group) {
+		unsigned i = c->next++;
+		struct target *t = &c->target[i];
+		struct branch *b = &c->branch[i];
+		struct sp_dest dst;
+		char branch[64];
+		int err;
+
+		b->call = c;
+		b->started = true;
+		if ((err = next_hop(m, &rp, t, &dst)) != 0) {
+			sp_log_cid(SP_LOG_NOTICE, sp_msg_call_id(m),
+				   "target %s has no usable next hop (%s)", t->uri ? t->uri : "(R-URI)",
+				   err == SP_ENOENT ? "host names need the resolver" : sp_strerror(err));
+			branch_final(b, err == SP_ENOENT ? 503 : 400, NULL);
+			continue;
+		}
+		make_branch(p, m, branch, sizeof(branch));
+		if ((err = build_forward(p, m, &rp, t, &dst, c->in_listener, branch, false)) != 0 ||
+		    (err = sp_txn_client_start(p->txn, p->out.p, p->out.len, &dst, &client_h, b,
+					       &b->ct)) != 0) {
+			sp_log_cid(SP_LOG_WARN, sp_msg_call_id(m), "cannot forward: %s",
+				   sp_strerror(err));
+			branch_final(b, err == SP_E2BIG ? 503 : 500, NULL);
+			if (err == SP_E2BIG)
+				p->stats.overload++;
+			continue;
+		}
+		p->stats.forwarded++;
+		started = 1;
+	}
+	return started;
+}
+
+static void send_best(struct sp_pcall *c)
+{
+	struct sp_proxy *p = c->p;
+	uint16_t status = c->best_status ? c->best_status : 408;
+
+	c->final_sent = true;
+	if (!c->st)
+		return;
+	/* 16.7 step 6: a 503 from downstream is not passed on as such (it
+	 * would make the caller think this proxy is overloaded). */
+	if (status == 503 || !c->best) {
+		reply_txn(p, c->st, status == 503 ? 500 : status, NULL, NULL, 0);
+		return;
+	}
+	if (sp_txn_server_reply(c->st, status, c->best, c->best_len) == 0)
+		count_reply(p, status);
+}
+
+static void call_check_done(struct sp_pcall *c)
+{
+	for (unsigned i = 0; i < c->next; i++)
+		if (!c->branch[i].done)
+			return;
+	if (c->final_sent)
+		return;
+	/* Serial forking: the next group, unless a 6xx or a CANCEL ended it. */
+	while (!c->six && !c->cancelled && c->next < c->ntargets) {
+		int r = start_group(c);
+		if (r < 0)
+			break;
+		if (r > 0) {
+			for (unsigned i = 0; i < c->next; i++)
+				if (!c->branch[i].done)
+					return;
+		}
+	}
+	if (c->cancelled && !c->best_status)
+		c->best_status = 487;
+	send_best(c);
+}
+
+/* ---- the request path ----------------------------------------------------- */
+
+int sp_proxy_reply(struct sp_proxy_req *r, uint16_t status, const char *reason,
+		   const struct sp_str *extra, size_t nextra)
+{
+	r->answered = true;
+	return reply_txn(r->p, r->st, status, reason, extra, nextra);
+}
+
+int sp_proxy_target_add(struct sp_proxy_req *r, struct sp_str uri, struct sp_str route,
+			const struct sp_dest *dst, unsigned group)
+{
+	struct sp_pcall *c = call_get(r);
+	struct target *t;
+	if (!c)
+		return SP_ENOMEM;
+	if (c->ntargets >= SP_PROXY_MAX_TARGETS)
+		return SP_E2BIG;
+	t = &c->target[c->ntargets];
+	memset(t, 0, sizeof(*t));
+	if (uri.len && !(t->uri = strndup(uri.p, uri.len)))
+		return SP_ENOMEM;
+	if (route.len && !(t->route = strndup(route.p, route.len))) {
+		free(t->uri);
+		t->uri = NULL;
+		return SP_ENOMEM;
+	}
+	if (dst) {
+		t->dst = *dst;
+		t->has_dst = true;
+	}
+	t->group = group;
+	/* Keep the targets sorted by group (stable). */
+	unsigned i = c->ntargets++;
+	while (i > 0 && c->target[i - 1].group > group) {
+		struct target tmp = c->target[i - 1];
+		c->target[i - 1] = c->target[i];
+		c->target[i] = tmp;
+		i--;
+	}
+	return 0;
+}
+
+struct sp_proxy_pending *sp_proxy_req_keep(struct sp_proxy_req *r)
+{
+	struct sp_pcall *c = call_get(r);
+	if (!c)
+		return NULL;
+	c->pending = true;
+	r->kept = true;
+	return (struct sp_proxy_pending *)c;
+}
+
+struct sp_msg *sp_proxy_pending_msg(struct sp_proxy_pending *pp)
+{
+	struct sp_pcall *c = &pp->call;
+	return c->st ? sp_txn_request(c->st) : NULL;
+}
+
+void sp_proxy_reply_later(struct sp_proxy_pending *pp, uint16_t status, const char *reason,
+			  const struct sp_str *extra, size_t nextra)
+{
+	struct sp_pcall *c = &pp->call;
+	if (c->st && !c->final_sent) {
+		c->final_sent = status >= 200;
+		reply_txn(c->p, c->st, status, reason, extra, nextra);
+	}
+	c->pending = false;
+	call_maybe_free(c);
+}
+
+static void handle_cancel(struct sp_proxy *p, struct sp_proxy_req *r, struct sp_msg *m)
+{
+	struct sp_txn *inv = sp_txn_server_find_invite(p->txn, m);
+	struct sp_pcall *c = inv ? call_find(p, inv) : NULL;
+
+	if (!inv) {
+		sp_proxy_reply(r, 481, NULL, NULL, 0);
+		return;
+	}
+	sp_proxy_reply(r, 200, NULL, NULL, 0);
+	if (!c) {
+		if (sp_txn_final_status(inv) == 0)
+			reply_txn(p, inv, 487, NULL, NULL, 0);
+		return;
+	}
+	c->cancelled = true;
+	if (c->final_sent)
+		return;
+	cancel_pending(c);
+	call_check_done(c);
+}
+
+static void forward_targets(struct sp_proxy *p, struct sp_proxy_req *r)
+{
+	struct sp_pcall *c = r->call;
+	if (!c || c->ntargets == 0) {
+		sp_proxy_reply(r, 500, "No target", NULL, 0);
+		return;
+	}
+	call_check_done(c);
+}
+
+static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
+		       const struct sp_rx *rx)
+{
+	struct sp_proxy_req r;
+	struct route_prep rp;
+	const struct sp_uri *ruri = sp_msg_ruri(m);
+	uint32_t mf = 70;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.st = st;
+	r.msg = m;
+	r.src = rx->src;
+	r.role = rx->role;
+	r.tls = rx->tls;
+
+	/* 16.3: reasonable syntax (the parser did it), URI scheme,
+	 * Max-Forwards, loop, Proxy-Require. */
+	if (!ruri) {
+		sp_proxy_reply(&r, 400, "Bad Request-URI", NULL, 0);
+		return;
+	}
+	if (ruri->scheme_id == SP_URI_OTHER) {
+		sp_proxy_reply(&r, 416, NULL, NULL, 0);
+		return;
+	}
+	err = sp_msg_max_forwards(m, &mf);
+	if (err == 0 && mf == 0 && m->method_id != SP_METHOD_OPTIONS) {
+		sp_proxy_reply(&r, 483, NULL, NULL, 0);
+		return;
+	}
+	const struct sp_hdr *pr = sp_msg_hdr(m, SP_HDR_PROXY_REQUIRE);
+	if (pr) {
+		/* No extension needs this proxy's support: name them all back. */
+		struct sp_str unsup[8];
+		char lines[8][160];
+		size_t n = 0;
+		for (; pr && n < 8; pr = sp_msg_hdr_next(m, pr)) {
+			snprintf(lines[n], sizeof(lines[n]), "Unsupported: %.*s",
+				 (int)(pr->value.len > 140 ? 140 : pr->value.len), pr->value.p);
+			unsup[n] = sp_str_cstr(lines[n]);
+			n++;
+		}
+		sp_proxy_reply(&r, 420, NULL, unsup, n);
+		return;
+	}
+	if (is_loop(p, m, loop_hash(m))) {
+		sp_proxy_reply(&r, 482, NULL, NULL, 0);
+		return;
+	}
+	if ((err = route_prep(p, m, &rp)) != 0) {
+		sp_proxy_reply(&r, 400, "Bad Route", NULL, 0);
+		return;
+	}
+	if (m->method_id == SP_METHOD_CANCEL) {
+		handle_cancel(p, &r, m);
+		return;
+	}
+	/* An in-dialog request follows its route set (loose routing). An
+	 * initial request with a pre-loaded route goes through the policy like
+	 * any other: following it blindly would make this an open relay. */
+	const struct sp_addr *to = sp_msg_to(m);
+	r.has_route = rp.has_next || rp.strict;
+	if (r.has_route && to && to->tag.len) {
+		if (sp_proxy_target_add(&r, SP_STR_NULL, SP_STR_NULL, NULL, 0) != 0) {
+			sp_proxy_reply(&r, 500, NULL, NULL, 0);
+			return;
+		}
+		forward_targets(p, &r);
+		return;
+	}
+	r.for_us = ruri->scheme_id != SP_URI_TEL && sp_proxy_host_is_ours(p, ruri->host);
+	r.ruri_user = ruri->user;
+	if (m->method_id == SP_METHOD_OPTIONS && r.for_us && ruri->user.len == 0) {
+		/* The health check: OPTIONS to the node itself. */
+		static const struct sp_str extra[] = {
+			SP_STR("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
+			       "PUBLISH, INFO, UPDATE, PRACK, REFER, REGISTER"),
+			SP_STR("Accept: application/sdp"),
+		};
+		sp_proxy_reply(&r, 200, NULL, extra, 2);
+		return;
+	}
+	if (!p->h.request) {
+		sp_proxy_reply(&r, 404, NULL, NULL, 0);
+		return;
+	}
+	err = p->h.request(p->arg, &r);
+	if (r.kept)
+		return;
+	if (r.answered)
+		return;
+	if (err == 0 && r.call && r.call->ntargets) {
+		forward_targets(p, &r);
+		return;
+	}
+	sp_proxy_reply(&r, err == SP_E2BIG ? 503 : 500, NULL, NULL, 0);
+}
+
+/* The ACK of a 2xx is its own transaction end to end: forward it
+ * statelessly along the route set (16.11), with a branch derived from the
+ * incoming one so a retransmitted ACK looks the same downstream. */
+static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx)
+{
+	struct route_prep rp;
+	struct sp_dest dst;
+	const struct sp_via *via = sp_msg_via(m);
+	const struct sp_uri *ruri = sp_msg_ruri(m);
+	char branch[64];
+
+	if (!via || !ruri || route_prep(p, m, &rp) != 0)
+		return;
+	if (!rp.has_next && !rp.strict && ruri->scheme_id != SP_URI_TEL &&
+	    sp_proxy_uri_is_self(p, ruri)) {
+		p->stats.drops_no_route++;
+		return;
+	}
+	if (next_hop(m, &rp, NULL, &dst) != 0) {
+		p->stats.drops_no_route++;
+		return;
+	}
+	snprintf(branch, sizeof(branch), "z9hG4bK%016" PRIx64 ".a",
+		 sp_hash_mix(sp_hash_str(via->branch), loop_hash(m)));
+	if (build_forward(p, m, &rp, NULL, &dst, rx->src.listener, branch, true) == 0 &&
+	    send_buf(p, &dst, &p->out) == 0)
+		p->stats.stateless_forwarded++;
+}
+
+/* A response no transaction matches (a 2xx retransmitted after the
+ * transaction ended): forward it statelessly to the next Via (16.11). */
+static void forward_response_stateless(struct sp_proxy *p, struct sp_msg *m)
+{
+	const struct sp_via *top = sp_msg_via(m);
+	const struct sp_hdr *h;
+	struct sp_via next;
+	struct sp_dest dst;
+	struct sp_edit e;
+	bool have_next = false;
+	unsigned n = 0;
+
+	if (!top || !via_is_self(p, top)) {
+		p->stats.drops_stray_response++;
+		return;
+	}
+	for (h = sp_msg_hdr(m, SP_HDR_VIA); h && !have_next; h = sp_msg_hdr_next(m, h)) {
+		struct sp_str cur = h->value;
+		while (sp_via_next(&cur, &next) == 0) {
+			if (n++ == 1) {
+				have_next = true;
+				break;
+			}
+		}
+	}
+	if (!have_next) {
+		p->stats.drops_stray_response++;
+		return;
+	}
+	memset(&dst, 0, sizeof(dst));
+	dst.listener = -1;
+	if (sp_proto_parse(next.transport, &dst.proto) != 0) {
+		p->stats.drops_stray_response++;
+		return;
+	}
+	uint16_t port = next.rport ? next.rport
+				   : next.port ? next.port
+				   : (dst.proto == SP_PROTO_TLS ? 5061 : 5060);
+	if (sp_sockaddr_from_host(next.received.len ? next.received : next.host, port, &dst.addr) != 0) {
+		p->stats.drops_stray_response++;
+		return;
+	}
+	sp_edit_init(&e);
+	sp_buf_reset(&p->out);
+	if (sp_edit_via_pop(&e, m) == 0 && sp_edit_serialize(m, &e, &p->out) == 0 &&
+	    send_buf(p, &dst, &p->out) == 0)
+		p->stats.stateless_forwarded++;
+}
+
+void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
+{
+	struct sp_msg *m = p->msg;
+	struct sp_sip_error err;
+	unsigned flags = rx->src.proto == SP_PROTO_UDP ? SP_PARSE_DATAGRAM : 0;
+	int r;
+
+	if (rx->len == 0)
+		return;
+	if (sp_msg_parse(m, rx->buf, rx->len, flags, &err) != 0 || sp_msg_validate(m, &err) != 0) {
+		uint64_t supp = 0;
+		if (sp_log_ratelimit(&p->rl_malformed, rx->now_ms, &supp))
+			sp_log_cid(SP_LOG_NOTICE, sp_msg_call_id(m),
+				   "malformed %s: %u %s (%" PRIu64 " more not logged)",
+				   m->request ? "request" : "message", err.status, err.reason, supp);
+		if (m->request && m->method_id != SP_METHOD_ACK) {
+			struct sp_dest dst;
+			const struct sp_via *via = sp_msg_via(m);
+			sp_buf_reset(&p->out);
+			if (via && sp_txn_response_dest_for(via, &rx->src, &dst) == 0 &&
+			    sp_reply_error(m, &err, &p->out) == 0 && send_buf(p, &dst, &p->out) == 0) {
+				p->stats.rejected_malformed++;
+				count_reply(p, err.status);
+				return;
+			}
+		}
+		p->stats.drops_malformed++;
+		return;
+	}
+	if (!m->request) {
+		p->stats.responses++;
+		if (sp_txn_client_recv(p->txn, m, &rx->src) == SP_ENOENT)
+			forward_response_stateless(p, m);
+		return;
+	}
+	p->stats.requests++;
+	struct sp_txn *st = NULL;
+	r = sp_txn_server_recv(p->txn, m, &rx->src, &st);
+	if (r == SP_TXN_ACK_STRAY) {
+		forward_ack(p, m, rx);
+		return;
+	}
+	if (r == SP_E2BIG) {
+		uint64_t supp = 0;
+		static const struct sp_str ra[] = { SP_STR("Retry-After: 5") };
+		p->stats.overload++;
+		if (sp_log_ratelimit(&p->rl_overload, rx->now_ms, &supp))
+			sp_log(SP_LOG_WARN, "transaction cap reached: answering 503 (%" PRIu64
+			       " more not logged)", supp);
+		if (m->method_id != SP_METHOD_ACK)
+			reply_stateless(p, m, &rx->src, 503, NULL, ra, 1);
+		return;
+	}
+	if (r != SP_TXN_NEW || !st)
+		return;
+	handle_new(p, st, m, rx);
+}
+
+void sp_proxy_send_error(struct sp_proxy *p, const struct sp_dest *dst, int err)
+{
+	sp_txn_transport_error(p->txn, dst, err);
+}
+
+int sp_proxy_create(const struct sp_proxy_cfg *cfg, struct sp_transport *tp,
+		    struct sp_txn_layer *txn, const struct sp_proxy_h *h, void *arg,
+		    struct sp_proxy **out)
+{
+	struct sp_proxy *p = calloc(1, sizeof(*p));
+	if (!p)
+		return SP_ENOMEM;
+	p->msg = malloc(sizeof(*p->msg));
+	if (!p->msg) {
+		free(p);
+		return SP_ENOMEM;
+	}
+	p->cfg = *cfg;
+	p->tp = tp;
+	p->txn = txn;
+	if (h)
+		p->h = *h;
+	p->arg = arg;
+	sp_htab_init(&p->calls);
+	sp_buf_init(&p->out, OUT_MAX);
+	p->rl_overload.interval_ms = 10000;
+	p->rl_malformed.interval_ms = 10000;
+	*out = p;
+	return 0;
+}
+
+void sp_proxy_destroy(struct sp_proxy *p)
+{
+	if (!p)
+		return;
+	/* The transaction layer is destroyed first by the owner, which calls
+	 * every destroyed() handler and so frees the contexts. */
+	sp_htab_free(&p->calls);
+	sp_buf_free(&p->out);
+	free(p->msg);
+	free(p);
+}
+
+void sp_proxy_set_domains(struct sp_proxy *p, const char *const *domains, size_t n)
+{
+	p->cfg.domains = domains;
+	p->cfg.ndomains = n;
+}
+
+const struct sp_proxy_stats *sp_proxy_stats(const struct sp_proxy *p)
+{
+	return &p->stats;
+}

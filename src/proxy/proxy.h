@@ -1,0 +1,115 @@
+/* proxy.h: the RFC 3261 section 16 stateful proxy core of one worker: the path of a request from bytes to forwarded branches. */
+#ifndef SP_PROXY_PROXY_H
+#define SP_PROXY_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/str.h"
+#include "sip/msg.h"
+#include "transport/tp.h"
+#include "transport/transport.h"
+#include "txn/txn.h"
+
+struct sp_proxy;
+struct sp_proxy_req;
+
+#define SP_PROXY_MAX_TARGETS 16 /* contacts or next hops per request */
+
+/* The decision step the daemon plugs in (admission, registrar, local users,
+ * routes): called for each new request that Route processing did not
+ * already send on. It must do exactly one of: answer with sp_proxy_reply,
+ * add targets with sp_proxy_target_add (they are then forwarded, same
+ * group in parallel, groups in order), or keep the request (return
+ * SP_EAGAIN after sp_proxy_req_keep) and answer later with
+ * sp_proxy_reply_later. Returning another error answers 500. */
+struct sp_proxy_h {
+	int (*request)(void *arg, struct sp_proxy_req *r);
+};
+
+struct sp_proxy_cfg {
+	/* Domains this node serves (lower case): a Request-URI with one of
+	 * them, or with one of the node's listener addresses, is "for us". */
+	const char *const *domains;
+	size_t ndomains;
+	/* Server header / User-Agent token written in our own responses. */
+	const char *server_name;
+};
+
+/* One request being decided. Valid during the request() call; after
+ * sp_proxy_req_keep, until sp_proxy_reply_later. */
+struct sp_proxy_req {
+	struct sp_proxy *p;
+	struct sp_txn *st;           /* its server transaction */
+	struct sp_msg *msg;          /* parsed request (during request() only) */
+	struct sp_dest src;          /* where it came from */
+	enum sp_role role;           /* the listener's role */
+	const struct sp_tls_peer *tls;
+	bool for_us;                 /* Request-URI is one of our domains or addresses */
+	struct sp_str ruri_user;     /* user part of the Request-URI (escaped) */
+	bool has_route;              /* a Route beyond us remains: a target with an empty
+				      * uri follows it */
+	/* Private. */
+	struct sp_pcall *call;
+	bool answered;
+	bool kept;
+};
+
+int sp_proxy_create(const struct sp_proxy_cfg *cfg, struct sp_transport *tp,
+		    struct sp_txn_layer *txn, const struct sp_proxy_h *h, void *arg,
+		    struct sp_proxy **out);
+void sp_proxy_destroy(struct sp_proxy *p);
+/* A reload changes the domains (the array must outlive its use). */
+void sp_proxy_set_domains(struct sp_proxy *p, const char *const *domains, size_t n);
+
+/* The transport's rx and send_error handlers: the daemon passes these on. */
+void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx);
+void sp_proxy_send_error(struct sp_proxy *p, const struct sp_dest *dst, int err);
+
+/* Answers r's request statefully. extra: complete header lines without
+ * CRLF ("Contact: <...>;expires=60"). reason NULL: the standard phrase. */
+int sp_proxy_reply(struct sp_proxy_req *r, uint16_t status, const char *reason,
+		   const struct sp_str *extra, size_t nextra);
+/* Adds a target: uri is the new Request-URI ("sip:alice@192.0.2.1:5070");
+ * route, when not empty, is a Route header value to put in front of the
+ * request's (a registered Path); dst, when not NULL, overrides the next hop
+ * found from the Route or the URI (a contact behind NAT is reached at the
+ * address its REGISTER came from). group orders serial forking: lower
+ * groups first, same group in parallel. Strings are copied. */
+int sp_proxy_target_add(struct sp_proxy_req *r, struct sp_str uri, struct sp_str route,
+			const struct sp_dest *dst, unsigned group);
+
+/* Asynchronous answers (the registrar waits for its store): keep returns a
+ * handle that stays valid until sp_proxy_reply_later is called with it,
+ * also if the transaction has gone meanwhile (the answer is then dropped). */
+struct sp_proxy_pending;
+struct sp_proxy_pending *sp_proxy_req_keep(struct sp_proxy_req *r);
+void sp_proxy_reply_later(struct sp_proxy_pending *pp, uint16_t status, const char *reason,
+			  const struct sp_str *extra, size_t nextra);
+/* The request of a pending answer, parsed (valid until the next call). */
+struct sp_msg *sp_proxy_pending_msg(struct sp_proxy_pending *pp);
+
+/* Is uri one of this node's addresses (listener host and port), so a
+ * Route/Request-URI naming it points at us? */
+bool sp_proxy_uri_is_self(const struct sp_proxy *p, const struct sp_uri *uri);
+/* Is host one of the configured domains or listener addresses? */
+bool sp_proxy_host_is_ours(const struct sp_proxy *p, struct sp_str host);
+
+/* The next hop for a URI: numeric hosts only until the resolver lands
+ * (SP_ENOENT for names); port 5060, or 5061 for TLS/sips; ;transport=
+ * and ;maddr= honoured. */
+int sp_proxy_uri_dest(const struct sp_uri *uri, struct sp_dest *out);
+
+struct sp_proxy_stats {
+	uint64_t requests, responses;
+	uint64_t replies[7];        /* by class 1xx..6xx, index status/100 */
+	uint64_t forwarded, stateless_forwarded;
+	uint64_t drops_malformed, drops_stray_response, drops_no_route;
+	uint64_t rejected_malformed; /* stateless 400 sent */
+	uint64_t overload;           /* 503 for a cap reached */
+	uint64_t calls_active;       /* proxy contexts alive now */
+};
+const struct sp_proxy_stats *sp_proxy_stats(const struct sp_proxy *p);
+
+#endif

@@ -1,0 +1,178 @@
+/* router.c: local users first (the location service), then the configured routes in order. */
+#include "routing/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "sip/uri.h"
+
+struct sp_router {
+	const struct sp_config *cfg;
+	struct sp_registrar *reg;
+	struct sp_numbering plan;
+};
+
+static void copy_plan(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+int sp_router_create(const struct sp_config *cfg, struct sp_registrar *reg,
+		     struct sp_router **out)
+{
+	struct sp_router *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return SP_ENOMEM;
+	rt->cfg = cfg;
+	rt->reg = reg;
+	copy_plan(rt->plan.country_code, sizeof(rt->plan.country_code), cfg->numbering.country_code);
+	copy_plan(rt->plan.national_prefix, sizeof(rt->plan.national_prefix),
+		  cfg->numbering.national_prefix);
+	copy_plan(rt->plan.international_prefix, sizeof(rt->plan.international_prefix),
+		  cfg->numbering.international_prefix);
+	*out = rt;
+	return 0;
+}
+
+void sp_router_destroy(struct sp_router *rt)
+{
+	free(rt);
+}
+
+ptrdiff_t sp_router_user_by_name(const struct sp_router *rt, struct sp_str name)
+{
+	for (size_t i = 0; i < rt->cfg->user_count; i++)
+		if (sp_str_eq_c(name, rt->cfg->users[i].user))
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+/* The Request-URI's user part, %-unescaped, as a number in E.164 when it is one. */
+static bool ruri_number(const struct sp_router *rt, const struct sp_uri *u, char *num, size_t size)
+{
+	char user[SP_NUMBER_MAX + 8];
+	size_t len;
+	if (u->user.len == 0 || sp_uri_unescape(u->user, user, sizeof(user), &len) != 0)
+		return false;
+	return sp_number_normalize(&rt->plan, sp_str_make(user, len), num, size);
+}
+
+ptrdiff_t sp_router_local_user(const struct sp_router *rt, const struct sp_proxy_req *r,
+			       char *aor, size_t size)
+{
+	const struct sp_uri *u = sp_msg_ruri(r->msg);
+	char num[SP_NUMBER_MAX + 16];
+	ptrdiff_t found = -1;
+
+	if (!u)
+		return -1;
+	if (u->scheme_id == SP_URI_TEL || r->for_us) {
+		if (u->scheme_id != SP_URI_TEL)
+			found = sp_router_user_by_name(rt, u->user);
+		if (found < 0 && ruri_number(rt, u, num, sizeof(num))) {
+			for (size_t i = 0; i < rt->cfg->user_count; i++) {
+				const char *n = rt->cfg->users[i].number;
+				if (n && strcmp(n, num) == 0) {
+					found = (ptrdiff_t)i;
+					break;
+				}
+			}
+		}
+	}
+	if (found >= 0)
+		snprintf(aor, size, "sip:%s@%s", rt->cfg->users[found].user,
+			 rt->cfg->domain_count ? rt->cfg->domains[0] : "localhost");
+	return found;
+}
+
+static bool route_matches(const struct sp_router *rt, const struct sp_config_route *ro,
+			  const struct sp_uri *u, const char *num)
+{
+	switch (ro->match) {
+	case SP_ROUTE_MATCH_ANY:
+		return true;
+	case SP_ROUTE_MATCH_DOMAIN:
+		return u->scheme_id != SP_URI_TEL && sp_str_caseeq_c(u->host, ro->value);
+	case SP_ROUTE_MATCH_PREFIX:
+		return num && strncmp(num, ro->value, strlen(ro->value)) == 0;
+	}
+	return false;
+}
+
+static uint16_t route_local(struct sp_router *rt, struct sp_proxy_req *r, const char *aor,
+			    uint64_t now_s)
+{
+	struct sp_registrar_binding b[SP_PROXY_MAX_TARGETS];
+	size_t n = 0;
+	unsigned group = 0;
+	uint16_t last_q = 0;
+
+	sp_registrar_lookup(rt->reg, sp_str_cstr(aor), now_s, b, SP_PROXY_MAX_TARGETS, &n);
+	if (n == 0)
+		return 480;
+	for (size_t i = 0; i < n; i++) {
+		/* Equal q: parallel; lower q: a later serial group (RFC 3261 16.6). */
+		if (i > 0 && b[i].q != last_q)
+			group++;
+		last_q = b[i].q;
+		if (sp_proxy_target_add(r, b[i].contact, b[i].path, NULL, group) != 0)
+			return 500;
+	}
+	return 0;
+}
+
+uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t now_s)
+{
+	const struct sp_uri *u = sp_msg_ruri(r->msg);
+	char aor[512], numbuf[SP_NUMBER_MAX + 16];
+	const char *num = NULL;
+	unsigned group = 0;
+	bool unsupported = false;
+
+	if (!u)
+		return 400;
+	if (sp_router_local_user(rt, r, aor, sizeof(aor)) >= 0)
+		return route_local(rt, r, aor, now_s);
+	if (ruri_number(rt, u, numbuf, sizeof(numbuf)))
+		num = numbuf;
+	for (size_t i = 0; i < rt->cfg->route_count; i++) {
+		const struct sp_config_route *ro = &rt->cfg->routes[i];
+		struct sp_uri tu;
+		struct sp_dest dst;
+		if (!route_matches(rt, ro, u, num))
+			continue;
+		switch (ro->to) {
+		case SP_ROUTE_TO_URI:
+			/* A fixed next hop: the request keeps its Request-URI and
+			 * goes there, like to an outbound proxy. */
+			if (sp_uri_parse(sp_str_cstr(ro->target), &tu) != 0 ||
+			    sp_proxy_uri_dest(&tu, &dst) != 0) {
+				unsupported = true;
+				continue;
+			}
+			if (sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, &dst, group++) != 0)
+				return 500;
+			break;
+		case SP_ROUTE_TO_DNS:
+			/* RFC 3263 needs the resolver; a numeric host needs none. */
+			if (u->scheme_id != SP_URI_TEL && u->host_type != SP_HOST_NAME && !r->for_us &&
+			    sp_proxy_uri_dest(u, &dst) == 0) {
+				if (sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, &dst, group++) != 0)
+					return 500;
+			} else {
+				unsupported = true;
+			}
+			break;
+		case SP_ROUTE_TO_PEER:
+		case SP_ROUTE_TO_ENUM:
+			unsupported = true; /* the peering and look-up issues */
+			break;
+		}
+	}
+	if (group)
+		return 0;
+	return unsupported ? 503 : 404;
+}
