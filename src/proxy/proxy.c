@@ -943,7 +943,7 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	 * any other: following it blindly would make this an open relay. */
 	const struct sp_addr *to = sp_msg_to(m);
 	r.has_route = rp.has_next || rp.strict;
-	if (r.has_route && to && to->tag.len) {
+	if ((r.has_route || rp.skip) && to && to->tag.len) {
 		if (sp_proxy_target_add(&r, SP_STR_NULL, SP_STR_NULL, NULL, 0) != 0) {
 			sp_proxy_reply(&r, 500, NULL, NULL, 0);
 			return;
