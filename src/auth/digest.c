@@ -426,48 +426,85 @@ static bool response_matches(struct sp_str got, const char *want, size_t want_le
 	return CRYPTO_memcmp(low, want, want_len) == 0;
 }
 
-enum sp_digest_result sp_digest_verify(struct sp_digest *d, const struct sp_auth *cred,
-				       struct sp_str method, uint64_t now_s,
-				       sp_digest_lookup_h lookup, void *arg)
+/* What the checks before the user look-up learn. */
+struct pre {
+	enum sp_digest_alg alg;
+	bool sess;
+	bool qop;
+	enum sp_nonce_state state;
+	struct sp_nonce_info info;
+	char user[SP_DIGEST_USER_MAX];
+	size_t user_len;
+};
+
+/* Everything that does not depend on the user: shape first, so that the
+ * answer to a malformed request cannot depend on whether its user exists. */
+static enum sp_digest_result precheck(const struct sp_digest *d, const struct sp_auth *cred,
+				      uint64_t now_s, struct pre *p)
 {
 	const unsigned need = SP_AUTH_USERNAME | SP_AUTH_REALM | SP_AUTH_NONCE | SP_AUTH_URI |
 			      SP_AUTH_RESPONSE;
-	struct sp_str realm = sp_str_make(d->realm, d->realm_len);
-	char user[SP_DIGEST_USER_MAX], ha1[SP_DIGEST_HEX_MAX + 1], want[SP_DIGEST_HEX_MAX + 1];
-	struct sp_digest_secret secret;
-	struct sp_nonce_info info;
-	enum sp_nonce_state state;
-	enum sp_digest_result res = SP_DIGEST_FAIL;
-	enum sp_digest_alg alg;
-	size_t user_len = 0, want_len = 0;
-	bool sess, known, qop = (cred->present & SP_AUTH_QOP) != 0;
 
-	/* Shape first: the answer to a malformed request must not depend on
-	 * whether its user exists. */
+	p->qop = (cred->present & SP_AUTH_QOP) != 0;
 	if (!cred->digest || (cred->present & need) != need)
 		return SP_DIGEST_MALFORMED;
-	if (qop && (!(cred->present & SP_AUTH_CNONCE) || !(cred->present & SP_AUTH_NC)))
+	if (p->qop && (!(cred->present & SP_AUTH_CNONCE) || !(cred->present & SP_AUTH_NC)))
 		return SP_DIGEST_MALFORMED;
-	if (qop && !sp_str_caseeq_l(cred->qop, "auth"))
+	if (p->qop && !sp_str_caseeq_l(cred->qop, "auth"))
 		return SP_DIGEST_FAIL;
-	if (sp_digest_alg_parse(cred->algorithm, &alg, &sess) != 0 ||
-	    !(d->algs & SP_DIGEST_ALG_BIT(alg)))
+	if (sp_digest_alg_parse(cred->algorithm, &p->alg, &p->sess) != 0 ||
+	    !(d->algs & SP_DIGEST_ALG_BIT(p->alg)))
 		return SP_DIGEST_FAIL;
 	/* RFC 2069 has no cnonce, so no -sess either. */
-	if (!qop && (alg != SP_DIGEST_MD5 || sess || !d->allow_rfc2069))
+	if (!p->qop && (p->alg != SP_DIGEST_MD5 || p->sess || !d->allow_rfc2069))
 		return SP_DIGEST_FAIL;
 	if (!unescaped_eq(cred->realm, d->realm, d->realm_len))
 		return SP_DIGEST_FAIL;
-	state = sp_nonce_check(d->key, d->key_len, realm, cred->nonce, now_s, d->ttl_s, &info);
-	if (state == SP_NONCE_BAD)
+	p->state = sp_nonce_check(d->key, d->key_len, sp_str_make(d->realm, d->realm_len),
+				  cred->nonce, now_s, d->ttl_s, &p->info);
+	if (p->state == SP_NONCE_BAD)
 		return SP_DIGEST_FAIL;
-	if (sp_digest_unescape(cred->username, user, sizeof(user), &user_len) != 0)
+	if (sp_digest_unescape(cred->username, p->user, sizeof(p->user), &p->user_len) != 0)
 		return SP_DIGEST_FAIL;
+	return SP_DIGEST_OK;
+}
+
+enum sp_digest_result sp_digest_precheck(const struct sp_digest *d, const struct sp_auth *cred,
+					 uint64_t now_s)
+{
+	struct pre p;
+	return precheck(d, cred, now_s, &p);
+}
+
+/* Both entry points: the secret comes from lookup when it is set, else from
+ * given (NULL = unknown user). */
+static enum sp_digest_result verify(struct sp_digest *d, const struct sp_auth *cred,
+				    struct sp_str method, uint64_t now_s, sp_digest_lookup_h lookup,
+				    void *arg, const struct sp_digest_secret *given)
+{
+	struct sp_str realm = sp_str_make(d->realm, d->realm_len);
+	char ha1[SP_DIGEST_HEX_MAX + 1], want[SP_DIGEST_HEX_MAX + 1];
+	struct sp_digest_secret secret;
+	struct pre p;
+	enum sp_digest_result res;
+	size_t want_len = 0;
+	bool known;
+
+	res = precheck(d, cred, now_s, &p);
+	if (res != SP_DIGEST_OK)
+		return res;
+	res = SP_DIGEST_FAIL;
+	enum sp_digest_alg alg = p.alg;
+	bool qop = p.qop;
+	struct sp_str user = sp_str_make(p.user, p.user_len);
 
 	memset(&secret, 0, sizeof(secret));
-	known = lookup(arg, sp_str_make(user, user_len), realm, &secret) == 0;
+	if (lookup)
+		known = lookup(arg, user, realm, &secret) == 0;
+	else if ((known = given != NULL))
+		secret = *given;
 	if (known && secret.password.p) {
-		if (ha1_compute(d->md, alg, sp_str_make(user, user_len), realm, secret.password, ha1))
+		if (ha1_compute(d->md, alg, user, realm, secret.password, ha1))
 			goto out;
 	} else if (known && secret.ha1[alg].len && secret.ha1[alg].len <= SP_DIGEST_HEX_MAX) {
 		size_t n = secret.ha1[alg].len;
@@ -480,14 +517,14 @@ enum sp_digest_result sp_digest_verify(struct sp_digest *d, const struct sp_auth
 		/* Unknown user, or no secret for this algorithm: the same work
 		 * against a password nobody knows. */
 		known = false;
-		if (ha1_compute(d->md, alg, sp_str_make(user, user_len), realm,
-				sp_str_make(d->dummy, sizeof(d->dummy)), ha1))
+		if (ha1_compute(d->md, alg, user, realm, sp_str_make(d->dummy, sizeof(d->dummy)),
+				ha1))
 			goto out;
 	}
 
 	struct sp_digest_input in = {
 		.alg = alg,
-		.sess = sess,
+		.sess = p.sess,
 		.ha1 = sp_str_cstr(ha1),
 		.nonce = cred->nonce,
 		.nc = qop ? cred->nc : SP_STR_NULL,
@@ -501,11 +538,11 @@ enum sp_digest_result sp_digest_verify(struct sp_digest *d, const struct sp_auth
 	if (!response_matches(cred->response, want, want_len) || !known)
 		goto out;
 	/* RFC 7616 section 3.3: stale only for a valid digest with an old nonce. */
-	if (state == SP_NONCE_EXPIRED) {
+	if (p.state == SP_NONCE_EXPIRED) {
 		res = SP_DIGEST_STALE;
 		goto out;
 	}
-	if (qop && !sp_nc_accept(&d->nc, &info, cred->nc_value, now_s, d->ttl_s)) {
+	if (qop && !sp_nc_accept(&d->nc, &p.info, cred->nc_value, now_s, d->ttl_s)) {
 		res = SP_DIGEST_STALE;
 		goto out;
 	}
@@ -514,4 +551,18 @@ out:
 	OPENSSL_cleanse(ha1, sizeof(ha1));
 	OPENSSL_cleanse(want, sizeof(want));
 	return res;
+}
+
+enum sp_digest_result sp_digest_verify(struct sp_digest *d, const struct sp_auth *cred,
+				       struct sp_str method, uint64_t now_s,
+				       sp_digest_lookup_h lookup, void *arg)
+{
+	return verify(d, cred, method, now_s, lookup, arg, NULL);
+}
+
+enum sp_digest_result sp_digest_verify_secret(struct sp_digest *d, const struct sp_auth *cred,
+					      struct sp_str method, uint64_t now_s,
+					      const struct sp_digest_secret *secret)
+{
+	return verify(d, cred, method, now_s, NULL, NULL, secret);
 }

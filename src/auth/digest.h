@@ -120,6 +120,25 @@ enum sp_digest_result sp_digest_verify(struct sp_digest *d, const struct sp_auth
 				       struct sp_str method, uint64_t now_s,
 				       sp_digest_lookup_h lookup, void *arg);
 
+/* sp_digest_precheck runs the checks of sp_digest_verify that do not need
+ * the user (shape, qop, algorithm, realm, nonce authenticity, username
+ * length) and returns SP_DIGEST_MALFORMED or SP_DIGEST_FAIL as verify would,
+ * or SP_DIGEST_OK when the user is worth looking up. An expired nonce passes
+ * (verify then says STALE or FAIL). */
+enum sp_digest_result sp_digest_precheck(const struct sp_digest *d, const struct sp_auth *cred,
+					 uint64_t now_s);
+
+/* sp_digest_verify_secret is sp_digest_verify for a caller that looked the
+ * user up itself, e.g. off the loop when the store blocks: it unescapes
+ * cred->username (sp_digest_unescape), fetches the secret, then calls this
+ * with secret, or with NULL when the user is unknown (which takes the same
+ * dummy-secret path and ends in SP_DIGEST_FAIL). Call sp_digest_precheck
+ * first, so that a malformed request costs no store look-up, and keep the
+ * message (whose buffer cred points into) alive meanwhile. */
+enum sp_digest_result sp_digest_verify_secret(struct sp_digest *d, const struct sp_auth *cred,
+					      struct sp_str method, uint64_t now_s,
+					      const struct sp_digest_secret *secret);
+
 /* sp_digest_find_cred looks, among the headers id (SP_HDR_AUTHORIZATION or
  * SP_HDR_PROXY_AUTHORIZATION) of m, for the Digest credentials whose realm
  * is ours (a request crossing several proxies may carry one per realm), and

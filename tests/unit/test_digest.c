@@ -712,6 +712,52 @@ static void test_rfc2069(void **state)
 	sp_digest_free(g.d);
 }
 
+static void test_precheck_and_given_secret(void **state)
+{
+	struct fx *f = *state;
+	char nonce[SP_DIGEST_NONCE_LEN + 1], resp[SP_DIGEST_HEX_MAX + 1], text[512];
+	struct sp_auth a;
+	new_nonce(f->d, NOW, nonce);
+	client_response("SHA-256", "carol", REALM, "carol-pass", "REGISTER", "sip:" REALM, nonce,
+			"00000001", "x", resp);
+	snprintf(text, sizeof(text),
+		 "Digest username=\"carol\", realm=\"" REALM "\", nonce=\"%s\", uri=\"sip:" REALM
+		 "\", response=\"%s\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"x\"",
+		 nonce, resp);
+	assert_int_equal(sp_auth_parse(sp_str_cstr(text), &a), 0);
+	/* Worth a look-up, even once expired; not with a bad nonce. */
+	assert_int_equal(sp_digest_precheck(f->d, &a, NOW), SP_DIGEST_OK);
+	assert_int_equal(sp_digest_precheck(f->d, &a, NOW + TTL + 1), SP_DIGEST_OK);
+	assert_int_equal(sp_digest_precheck(f->d, &a, NOW - 60), SP_DIGEST_FAIL);
+
+	/* The caller looked carol up itself. */
+	struct sp_digest_secret unknown_pw = { .password = SP_STR("not-carols") };
+	assert_int_equal(sp_digest_verify_secret(f->d, &a, SP_STR("REGISTER"), NOW, NULL),
+			 SP_DIGEST_FAIL);
+	assert_int_equal(sp_digest_verify_secret(f->d, &a, SP_STR("REGISTER"), NOW, &unknown_pw),
+			 SP_DIGEST_FAIL);
+	struct sp_digest_secret s = { 0 };
+	char ha1[SP_DIGEST_HEX_MAX + 1];
+	assert_int_equal(sp_digest_ha1(SP_DIGEST_SHA256, SP_STR("carol"), SP_STR(REALM),
+				       SP_STR("carol-pass"), ha1), 0);
+	s.ha1[SP_DIGEST_SHA256] = sp_str_cstr(ha1);
+	assert_int_equal(sp_digest_verify_secret(f->d, &a, SP_STR("REGISTER"), NOW, &s),
+			 SP_DIGEST_OK);
+	/* The wrong method changes HA2. */
+	struct sp_auth b;
+	snprintf(text, sizeof(text),
+		 "Digest username=\"carol\", realm=\"" REALM "\", nonce=\"%s\", uri=\"sip:" REALM
+		 "\", response=\"%s\", algorithm=SHA-256, qop=auth, nc=00000002, cnonce=\"x\"",
+		 nonce, resp);
+	assert_int_equal(sp_auth_parse(sp_str_cstr(text), &b), 0);
+	assert_int_equal(sp_digest_verify_secret(f->d, &b, SP_STR("INVITE"), NOW, &s),
+			 SP_DIGEST_FAIL);
+
+	struct sp_auth m;
+	assert_int_equal(sp_auth_parse(SP_STR("Digest username=\"carol\""), &m), 0);
+	assert_int_equal(sp_digest_precheck(f->d, &m, NOW), SP_DIGEST_MALFORMED);
+}
+
 static void test_find_cred(void **state)
 {
 	struct fx *f = *state;
@@ -823,6 +869,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unsupported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escapes_and_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rfc2069, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_precheck_and_given_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_cred, setup, teardown),
 		cmocka_unit_test(test_nc_table_bound),
 		cmocka_unit_test(test_nc_eviction_prefers_expired),
