@@ -28,6 +28,7 @@ struct sp_store {
 	struct sp_store_batch *d_head, *d_tail; /* applied, waiting for dispatch */
 	bool busy;
 	bool stop;
+	struct sp_store_stats stats;
 };
 
 static void batch_list_append(struct sp_store_batch **head, struct sp_store_batch **tail,
@@ -75,8 +76,13 @@ static void *store_thread(void *arg)
 		st->be_ops->apply(st->be, v, n);
 
 		pthread_mutex_lock(&st->mu);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			if (v[i]->result < 0)
+				st->stats.failed++;
 			batch_list_append(&st->d_head, &st->d_tail, v[i]);
+		}
+		st->stats.batches += n;
+		st->stats.transactions++;
 		st->busy = false;
 		pthread_cond_broadcast(&st->idle);
 		notify(st);
@@ -153,6 +159,13 @@ int sp_store_fd(const struct sp_store *st)
 size_t sp_store_pending(const struct sp_store *st)
 {
 	return st->outstanding;
+}
+
+void sp_store_stats(struct sp_store *st, struct sp_store_stats *out)
+{
+	pthread_mutex_lock(&st->mu);
+	*out = st->stats;
+	pthread_mutex_unlock(&st->mu);
 }
 
 size_t sp_store_dispatch(struct sp_store *st)

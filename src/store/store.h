@@ -115,4 +115,13 @@ int sp_store_load(struct sp_store *st, uint64_t now_s, sp_store_load_h cb, void 
 /* sp_store_pending says how many batches are written but not yet dispatched. */
 size_t sp_store_pending(const struct sp_store *st);
 
+/* Counters for metrics: batches applied and the transactions (fsyncs) they
+ * took; batches / transactions is the group-commit factor. */
+struct sp_store_stats {
+	uint64_t batches;
+	uint64_t transactions;
+	uint64_t failed; /* batches whose result was an error */
+};
+void sp_store_stats(struct sp_store *st, struct sp_store_stats *out);
+
 #endif

@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <unistd.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -248,6 +250,16 @@ static void test_sqlite_group_commit(void **state)
 		assert_int_equal(rec.results[i], 0);
 		assert_int_equal(rec.order[i], i);
 	}
+	/* How many batches shared a commit depends on timing (an fsync takes
+	 * long enough that they do); that none was lost or counted twice does not. */
+	struct sp_store_stats stats;
+	sp_store_stats(st, &stats);
+	assert_int_equal(stats.batches, 300);
+	assert_int_equal(stats.failed, 0);
+	assert_true(stats.transactions >= 300 / SP_STORE_GROUP_MAX + 1);
+	assert_true(stats.transactions <= 300);
+	print_message("group commit: 300 batches in %llu transactions\n",
+		      (unsigned long long)stats.transactions);
 	sp_store_close(st);
 
 	sqlite3 *db;
@@ -259,6 +271,66 @@ static void test_sqlite_group_commit(void **state)
 	assert_int_equal(sqlite3_column_int(q, 0), 300);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+	tmpdb_remove(&t);
+}
+
+/* The child process: one durable write, then tell the parent and wait to be
+ * killed (at most 20 s). No cmocka in here: exit codes only. */
+static void child_write(const char *spec, int wfd)
+{
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a = { &rec, 1 };
+	struct sp_store_op op = put("sip:alice@ssp-a.test", "sip:alice@127.0.0.1:5062", 5000, 3);
+	if (sp_store_open(spec, NULL, &st) < 0 || sp_store_write(st, &op, 1, on_done, &a) < 0)
+		_exit(2);
+	for (int i = 0; i < 1000 && rec.n == 0; i++) {
+		struct pollfd pfd = { .fd = sp_store_fd(st), .events = POLLIN };
+		if (poll(&pfd, 1, 10) > 0)
+			sp_store_dispatch(st);
+	}
+	if (rec.n != 1 || rec.results[0] != 0)
+		_exit(3);
+	/* This is where the daemon would send the 200. */
+	if (write(wfd, "k", 1) != 1)
+		_exit(4);
+	sleep(20);
+	_exit(5);
+}
+
+static void test_sqlite_kill9(void **state)
+{
+	struct tmpdb t;
+	int pfd[2];
+	char c = 0;
+	tmpdb_make(&t);
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		child_write(t.spec, pfd[1]);
+	}
+	close(pfd[1]);
+	struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+	int ready = poll(&p, 1, 10000);
+	ssize_t got = ready > 0 ? read(pfd[0], &c, 1) : -1;
+	/* Killed without any chance to close the store. */
+	kill(pid, SIGKILL);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(pfd[0]);
+	assert_int_equal(got, 1);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	struct sp_store *st;
+	struct seen s = { .n = 0 };
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	assert_int_equal(sp_store_load(st, 100, on_load, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.contact[0], "sip:alice@127.0.0.1:5062");
+	assert_int_equal(s.b[0].cseq, 3);
+	sp_store_close(st);
 	tmpdb_remove(&t);
 }
 
@@ -367,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_write_reload),
 		cmocka_unit_test(test_sqlite_expired_skipped),
 		cmocka_unit_test(test_sqlite_group_commit),
+		cmocka_unit_test(test_sqlite_kill9),
 		cmocka_unit_test(test_queue_cap),
 		cmocka_unit_test(test_memory_backend),
 		cmocka_unit_test(test_close_flushes_chain),
