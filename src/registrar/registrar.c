@@ -377,6 +377,14 @@ static bool in_next(const struct plan *p, const struct binding *b)
 	return false;
 }
 
+static bool replaced_same_text(const struct plan *p, const struct binding *b)
+{
+	for (size_t i = 0; i < p->nnext; i++)
+		if (p->next_set[i].fresh && sp_str_eq(p->next_set[i].b->pub.contact, b->pub.contact))
+			return true;
+	return false;
+}
+
 /* Makes the next state current: the write is durable. */
 static void next_install(struct plan *p)
 {
@@ -575,9 +583,10 @@ static void plan_start(struct plan *p)
 			     status == 503 && strcmp(reason, "Service Unavailable") == 0);
 		goto done;
 	}
-	/* Deletes for what leaves the set, upserts for what is new or changed. */
+	/* Deletes for what leaves the set, upserts for what is new or changed;
+	 * a binding replaced under the same URI text needs only the upsert. */
 	for (struct binding *b = a->list; b; b = b->next) {
-		if (in_next(p, b))
+		if (in_next(p, b) || replaced_same_text(p, b))
 			continue;
 		ops[nops++] = (struct sp_store_op){
 			.kind = SP_STORE_DEL,

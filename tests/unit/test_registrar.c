@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -197,6 +198,9 @@ static void test_add_refresh(void **state)
 	assert_int_equal(r->status, 200);
 	assert_int_equal(r->n, 1);
 	assert_int_equal(r->expires[0], 1200);
+	struct sp_store_stats stats;
+	sp_store_stats(c.st, &stats);
+	assert_int_equal(stats.batches, 2);
 	r = reg1(&c, "cid-1", 3, "Contact: <sip:alice@127.0.0.1:5062;transport=udp>\r\n", NOW + 100);
 	assert_int_equal(r->status, 200);
 	assert_int_equal(r->n, 2); /* transport=udp makes it another URI (19.1.4) */
@@ -589,6 +593,58 @@ static void test_sweep_and_reload(void **state)
 	tmpdb_remove(&t);
 }
 
+static void test_uri_equality(void **state)
+{
+	static struct ctx c;
+	struct sp_registrar_binding b[4];
+	ctx_open(&c, "memory", &conf_test);
+	struct reply_rec *r = reg1(&c, "cid-1", 1, "Contact: <sip:a@H1.Example.Test:5060>\r\n", NOW);
+	assert_int_equal(r->status, 200);
+	/* Equal by RFC 3261 19.1.4 (host case): the same binding, re-written. */
+	r = reg1(&c, "cid-1", 2, "Contact: <sip:a@h1.example.test:5060>;expires=120\r\n", NOW + 1);
+	assert_int_equal(r->status, 200);
+	assert_int_equal(r->n, 1);
+	assert_int_equal(lookup(&c, AOR, NOW + 1, b, 4), 1);
+	assert_slice(b[0].contact, "sip:a@h1.example.test:5060");
+	assert_int_equal(b[0].expires, 120);
+	/* The user part is case-sensitive: another binding. */
+	r = reg1(&c, "cid-1", 3, "Contact: <sip:A@h1.example.test:5060>\r\n", NOW + 1);
+	assert_int_equal(r->n, 2);
+	ctx_close(&c);
+}
+
+/* A failed commit answers 500 and leaves the table as it was (step 7:
+ * all or none). The failure is injected with a trigger on the table. */
+static void test_store_failure(void **state)
+{
+	static struct ctx c;
+	struct sp_registrar_binding b[4];
+	struct tmpdb t;
+	sqlite3 *db;
+	tmpdb_make(&t);
+	ctx_open(&c, t.spec, &conf_test);
+	assert_int_equal(sqlite3_open(t.file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON bindings"
+					  " WHEN NEW.contact LIKE '%fail%'"
+					  " BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	struct reply_rec *r = reg1(&c, "cid-1", 1, "Contact: <sip:a@ok.test>\r\n", NOW);
+	assert_int_equal(r->status, 200);
+	r = reg1(&c, "cid-1", 2, "Contact: <sip:a@ok.test>;expires=0, <sip:fail@h.test>\r\n", NOW + 1);
+	assert_int_equal(r->status, 500);
+	assert_int_equal(lookup(&c, AOR, NOW + 1, b, 4), 1);
+	assert_slice(b[0].contact, "sip:a@ok.test");
+	assert_int_equal(b[0].cseq, 1);
+	/* The AoR is not stuck: the next request goes through. */
+	r = reg1(&c, "cid-1", 3, "Contact: <sip:a@ok2.test>\r\n", NOW + 2);
+	assert_int_equal(r->status, 200);
+	assert_int_equal(r->n, 2);
+	ctx_close(&c);
+	tmpdb_remove(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +659,8 @@ int main(void)
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_sweep_and_reload),
+		cmocka_unit_test(test_uri_equality),
+		cmocka_unit_test(test_store_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

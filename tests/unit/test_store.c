@@ -334,6 +334,46 @@ static void test_sqlite_kill9(void **state)
 	tmpdb_remove(&t);
 }
 
+/* One failing batch in a group does not take the others down (savepoints). */
+static void test_sqlite_batch_isolation(void **state)
+{
+	struct tmpdb t;
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a[3] = { { &rec, 0 }, { &rec, 1 }, { &rec, 2 } };
+	sqlite3 *db;
+	tmpdb_make(&t);
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	assert_int_equal(sqlite3_open(t.file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON bindings"
+					  " WHEN NEW.contact LIKE '%fail%'"
+					  " BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	struct sp_store_op ok1 = put("sip:a@ssp-a.test", "sip:a@h1", 5000, 1);
+	struct sp_store_op bad[2] = { put("sip:b@ssp-a.test", "sip:b@h1", 5000, 1),
+				      put("sip:b@ssp-a.test", "sip:fail@h2", 5000, 1) };
+	struct sp_store_op ok2 = put("sip:c@ssp-a.test", "sip:c@h1", 5000, 1);
+	assert_int_equal(sp_store_write(st, &ok1, 1, on_done, &a[0]), 0);
+	assert_int_equal(sp_store_write(st, bad, 2, on_done, &a[1]), 0);
+	assert_int_equal(sp_store_write(st, &ok2, 1, on_done, &a[2]), 0);
+	wait_done(st, &rec, 3);
+	assert_int_equal(rec.results[0], 0);
+	assert_true(rec.results[1] < 0);
+	assert_int_equal(rec.results[2], 0);
+	struct seen s = { .n = 0 };
+	assert_int_equal(sp_store_load(st, 10, on_load, &s), 0);
+	assert_int_equal(s.n, 2); /* b@h1 went with its batch */
+	assert_true(seen_has(&s, "sip:a@ssp-a.test", "sip:a@h1"));
+	assert_true(seen_has(&s, "sip:c@ssp-a.test", "sip:c@h1"));
+	struct sp_store_stats stats;
+	sp_store_stats(st, &stats);
+	assert_int_equal(stats.failed, 1);
+	sp_store_close(st);
+	tmpdb_remove(&t);
+}
+
 static void test_queue_cap(void **state)
 {
 	struct sp_store *st;
@@ -440,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_expired_skipped),
 		cmocka_unit_test(test_sqlite_group_commit),
 		cmocka_unit_test(test_sqlite_kill9),
+		cmocka_unit_test(test_sqlite_batch_isolation),
 		cmocka_unit_test(test_queue_cap),
 		cmocka_unit_test(test_memory_backend),
 		cmocka_unit_test(test_close_flushes_chain),
