@@ -108,8 +108,8 @@ int sp_store_write(struct sp_store *st, const struct sp_store_op *ops, size_t n,
 
 /* sp_store_load calls cb for every binding whose expires_at is after now_s,
  * synchronously, after the writes queued so far are applied. Meant for the
- * start, before the loop runs. Returns 0, the callback's error, or SP_EINVAL
- * when the backend fails. */
+ * start, before the loop runs; cb must not call the store. Returns 0, the
+ * callback's error, or SP_EINVAL when the backend fails. */
 int sp_store_load(struct sp_store *st, uint64_t now_s, sp_store_load_h cb, void *arg);
 
 /* sp_store_pending says how many batches are written but not yet dispatched. */
