@@ -1,0 +1,490 @@
+/* test_store.c: the location store: SQLite durability and reload, expiry at load, group commit, queue cap, memory backend. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <unistd.h>
+#include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+struct tmpdb {
+	char dir[64];
+	char file[96];
+	char spec[128];
+};
+
+static void tmpdb_make(struct tmpdb *t)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/sipeer-store-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->file, sizeof(t->file), "%s/loc.db", t->dir);
+	snprintf(t->spec, sizeof(t->spec), "sqlite:%s", t->file);
+}
+
+static void tmpdb_remove(struct tmpdb *t)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[128];
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s%s", t->file, sfx[i]);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(t->dir), 0);
+}
+
+struct done_rec {
+	int results[512];
+	int order[512];
+	size_t n;
+};
+
+struct done_arg {
+	struct done_rec *rec;
+	int id;
+};
+
+static void on_done(int result, void *arg)
+{
+	struct done_arg *a = arg;
+	assert_true(a->rec->n < 512);
+	a->rec->results[a->rec->n] = result;
+	a->rec->order[a->rec->n] = a->id;
+	a->rec->n++;
+}
+
+/* Polls the completion fd until want callbacks ran, at most 10 s. */
+static void wait_done(struct sp_store *st, struct done_rec *rec, size_t want)
+{
+	for (int i = 0; i < 1000 && rec->n < want; i++) {
+		struct pollfd pfd = { .fd = sp_store_fd(st), .events = POLLIN };
+		if (poll(&pfd, 1, 10) > 0)
+			sp_store_dispatch(st);
+	}
+	assert_int_equal(rec->n, want);
+}
+
+static struct sp_store_op put(const char *aor, const char *contact, uint64_t expires_at,
+			      uint32_t cseq)
+{
+	struct sp_store_op op = { .kind = SP_STORE_PUT };
+	op.b.aor = sp_str_cstr(aor);
+	op.b.contact = sp_str_cstr(contact);
+	op.b.path = SP_STR("<sip:edge.ssp-a.test;lr>");
+	op.b.call_id = SP_STR("cid-1@host");
+	op.b.cseq = cseq;
+	op.b.expires_at = expires_at;
+	op.b.q = 500;
+	op.b.received = SP_STR("udp:127.0.0.1:5062");
+	op.b.instance = SP_STR("\"<urn:uuid:00000000-0000-1000-8000-000a95a0e128>\"");
+	op.b.user_agent = SP_STR("test-ua/1.0");
+	op.b.updated_at = 1000;
+	return op;
+}
+
+static struct sp_store_op del(const char *aor, const char *contact)
+{
+	struct sp_store_op op = { .kind = SP_STORE_DEL };
+	op.b.aor = sp_str_cstr(aor);
+	op.b.contact = sp_str_cstr(contact);
+	return op;
+}
+
+/* What a load saw, copied out (slices die after each callback). */
+struct seen {
+	char aor[8][64];
+	char contact[8][64];
+	struct sp_store_binding b[8];
+	size_t n;
+};
+
+static int on_load(const struct sp_store_binding *b, void *arg)
+{
+	struct seen *s = arg;
+	if (s->n >= 8)
+		return SP_E2BIG;
+	snprintf(s->aor[s->n], 64, "%.*s", SP_STR_FMT(b->aor));
+	snprintf(s->contact[s->n], 64, "%.*s", SP_STR_FMT(b->contact));
+	s->b[s->n] = *b;
+	s->n++;
+	return 0;
+}
+
+static bool seen_has(const struct seen *s, const char *aor, const char *contact)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->aor[i], aor) && !strcmp(s->contact[i], contact))
+			return true;
+	return false;
+}
+
+static void test_sqlite_write_reload(void **state)
+{
+	struct tmpdb t;
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a1 = { &rec, 1 }, a2 = { &rec, 2 };
+	tmpdb_make(&t);
+
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	struct sp_store_op ops[3] = {
+		put("sip:alice@ssp-a.test", "sip:alice@127.0.0.1:5062", 2000, 1),
+		put("sip:alice@ssp-a.test", "sip:alice@127.0.0.1:5064", 2000, 1),
+		put("sip:bob@ssp-a.test", "sip:bob@127.0.0.1:5066", 2000, 7),
+	};
+	assert_int_equal(sp_store_write(st, ops, 3, on_done, &a1), 0);
+	struct sp_store_op ops2[2] = {
+		del("sip:alice@ssp-a.test", "sip:alice@127.0.0.1:5064"),
+		put("sip:bob@ssp-a.test", "sip:bob@127.0.0.1:5066", 3000, 8),
+	};
+	assert_int_equal(sp_store_write(st, ops2, 2, on_done, &a2), 0);
+	wait_done(st, &rec, 2);
+	assert_int_equal(rec.results[0], 0);
+	assert_int_equal(rec.results[1], 0);
+	assert_int_equal(rec.order[0], 1);
+	assert_int_equal(rec.order[1], 2);
+	assert_int_equal(sp_store_pending(st), 0);
+	sp_store_close(st);
+
+	/* A new instance on the same file sees what the first one committed. */
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	struct seen s = { .n = 0 };
+	assert_int_equal(sp_store_load(st, 1500, on_load, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_true(seen_has(&s, "sip:alice@ssp-a.test", "sip:alice@127.0.0.1:5062"));
+	assert_true(seen_has(&s, "sip:bob@ssp-a.test", "sip:bob@127.0.0.1:5066"));
+	for (size_t i = 0; i < s.n; i++) {
+		if (strcmp(s.aor[i], "sip:bob@ssp-a.test") == 0) {
+			assert_int_equal(s.b[i].cseq, 8);
+			assert_int_equal(s.b[i].expires_at, 3000);
+		}
+		assert_int_equal(s.b[i].q, 500);
+		assert_int_equal(s.b[i].updated_at, 1000);
+	}
+	sp_store_close(st);
+
+	/* The file is in WAL mode with the schema version set. */
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(t.file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT path, received, instance, user_agent, call_id"
+						" FROM bindings WHERE aor = 'sip:alice@ssp-a.test'",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "<sip:edge.ssp-a.test;lr>");
+	assert_string_equal((const char *)sqlite3_column_text(q, 1), "udp:127.0.0.1:5062");
+	assert_string_equal((const char *)sqlite3_column_text(q, 3), "test-ua/1.0");
+	assert_string_equal((const char *)sqlite3_column_text(q, 4), "cid-1@host");
+	sqlite3_finalize(q);
+	/* A newer schema is refused, not overwritten. */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), SP_EINVAL);
+	tmpdb_remove(&t);
+}
+
+static void test_sqlite_expired_skipped(void **state)
+{
+	struct tmpdb t;
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a = { &rec, 1 };
+	tmpdb_make(&t);
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	struct sp_store_op ops[3] = {
+		put("sip:alice@ssp-a.test", "sip:a1@127.0.0.1", 100, 1),
+		put("sip:alice@ssp-a.test", "sip:a2@127.0.0.1", 200, 1),
+		put("sip:alice@ssp-a.test", "sip:a3@127.0.0.1", 201, 1),
+	};
+	assert_int_equal(sp_store_write(st, ops, 3, on_done, &a), 0);
+	wait_done(st, &rec, 1);
+	assert_int_equal(rec.results[0], 0);
+	/* Loading right away on the same instance waits for nothing and sees
+	 * only what is still valid at 200 (expires_at must be after now). */
+	struct seen s = { .n = 0 };
+	assert_int_equal(sp_store_load(st, 200, on_load, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.contact[0], "sip:a3@127.0.0.1");
+	sp_store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_sqlite_group_commit(void **state)
+{
+	struct tmpdb t;
+	struct sp_store *st;
+	static struct done_rec rec;
+	static struct done_arg args[300];
+	char contact[300][48];
+	tmpdb_make(&t);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	/* Many REGISTERs queue up faster than one fsync: they share commits,
+	 * and each still completes, in order, with its own result. */
+	for (int i = 0; i < 300; i++) {
+		snprintf(contact[i], sizeof(contact[i]), "sip:u%d@127.0.0.1:5060", i);
+		struct sp_store_op op = put("sip:many@ssp-a.test", contact[i], 5000, (uint32_t)i);
+		args[i] = (struct done_arg){ &rec, i };
+		assert_int_equal(sp_store_write(st, &op, 1, on_done, &args[i]), 0);
+	}
+	wait_done(st, &rec, 300);
+	for (int i = 0; i < 300; i++) {
+		assert_int_equal(rec.results[i], 0);
+		assert_int_equal(rec.order[i], i);
+	}
+	/* How many batches shared a commit depends on timing (an fsync takes
+	 * long enough that they do); that none was lost or counted twice does not. */
+	struct sp_store_stats stats;
+	sp_store_stats(st, &stats);
+	assert_int_equal(stats.batches, 300);
+	assert_int_equal(stats.failed, 0);
+	assert_true(stats.transactions >= 300 / SP_STORE_GROUP_MAX + 1);
+	assert_true(stats.transactions <= 300);
+	print_message("group commit: 300 batches in %llu transactions\n",
+		      (unsigned long long)stats.transactions);
+	sp_store_close(st);
+
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(t.file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM bindings", -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 300);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	tmpdb_remove(&t);
+}
+
+/* The child process: one durable write, then tell the parent and wait to be
+ * killed (at most 20 s). No cmocka in here: exit codes only. */
+static void child_write(const char *spec, int wfd)
+{
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a = { &rec, 1 };
+	struct sp_store_op op = put("sip:alice@ssp-a.test", "sip:alice@127.0.0.1:5062", 5000, 3);
+	if (sp_store_open(spec, NULL, &st) < 0 || sp_store_write(st, &op, 1, on_done, &a) < 0)
+		_exit(2);
+	for (int i = 0; i < 1000 && rec.n == 0; i++) {
+		struct pollfd pfd = { .fd = sp_store_fd(st), .events = POLLIN };
+		if (poll(&pfd, 1, 10) > 0)
+			sp_store_dispatch(st);
+	}
+	if (rec.n != 1 || rec.results[0] != 0)
+		_exit(3);
+	/* This is where the daemon would send the 200. */
+	if (write(wfd, "k", 1) != 1)
+		_exit(4);
+	sleep(20);
+	_exit(5);
+}
+
+static void test_sqlite_kill9(void **state)
+{
+	struct tmpdb t;
+	int pfd[2];
+	char c = 0;
+	tmpdb_make(&t);
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		child_write(t.spec, pfd[1]);
+	}
+	close(pfd[1]);
+	struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+	int ready = poll(&p, 1, 10000);
+	ssize_t got = ready > 0 ? read(pfd[0], &c, 1) : -1;
+	/* Killed without any chance to close the store. */
+	kill(pid, SIGKILL);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(pfd[0]);
+	assert_int_equal(got, 1);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	struct sp_store *st;
+	struct seen s = { .n = 0 };
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	assert_int_equal(sp_store_load(st, 100, on_load, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.contact[0], "sip:alice@127.0.0.1:5062");
+	assert_int_equal(s.b[0].cseq, 3);
+	sp_store_close(st);
+	tmpdb_remove(&t);
+}
+
+/* One failing batch in a group does not take the others down (savepoints). */
+static void test_sqlite_batch_isolation(void **state)
+{
+	struct tmpdb t;
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a[3] = { { &rec, 0 }, { &rec, 1 }, { &rec, 2 } };
+	sqlite3 *db;
+	tmpdb_make(&t);
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	assert_int_equal(sqlite3_open(t.file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON bindings"
+					  " WHEN NEW.contact LIKE '%fail%'"
+					  " BEGIN SELECT RAISE(ABORT, 'injected'); END;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	struct sp_store_op ok1 = put("sip:a@ssp-a.test", "sip:a@h1", 5000, 1);
+	struct sp_store_op bad[2] = { put("sip:b@ssp-a.test", "sip:b@h1", 5000, 1),
+				      put("sip:b@ssp-a.test", "sip:fail@h2", 5000, 1) };
+	struct sp_store_op ok2 = put("sip:c@ssp-a.test", "sip:c@h1", 5000, 1);
+	assert_int_equal(sp_store_write(st, &ok1, 1, on_done, &a[0]), 0);
+	assert_int_equal(sp_store_write(st, bad, 2, on_done, &a[1]), 0);
+	assert_int_equal(sp_store_write(st, &ok2, 1, on_done, &a[2]), 0);
+	wait_done(st, &rec, 3);
+	assert_int_equal(rec.results[0], 0);
+	assert_true(rec.results[1] < 0);
+	assert_int_equal(rec.results[2], 0);
+	struct seen s = { .n = 0 };
+	assert_int_equal(sp_store_load(st, 10, on_load, &s), 0);
+	assert_int_equal(s.n, 2); /* b@h1 went with its batch */
+	assert_true(seen_has(&s, "sip:a@ssp-a.test", "sip:a@h1"));
+	assert_true(seen_has(&s, "sip:c@ssp-a.test", "sip:c@h1"));
+	struct sp_store_stats stats;
+	sp_store_stats(st, &stats);
+	assert_int_equal(stats.failed, 1);
+	sp_store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_queue_cap(void **state)
+{
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a = { &rec, 0 };
+	struct sp_store_opts o = { .max_queue = 4 };
+	assert_int_equal(sp_store_open("memory", &o, &st), 0);
+	struct sp_store_op op = put("sip:alice@ssp-a.test", "sip:a@127.0.0.1", 5000, 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sp_store_write(st, &op, 1, on_done, &a), 0);
+	/* Undispatched completions count too: memory is bounded even when the
+	 * loop falls behind. */
+	assert_int_equal(sp_store_write(st, &op, 1, on_done, &a), SP_E2BIG);
+	assert_int_equal(sp_store_pending(st), 4);
+	wait_done(st, &rec, 4);
+	assert_int_equal(sp_store_write(st, &op, 1, on_done, &a), 0);
+	wait_done(st, &rec, 5);
+	/* Field caps and bad ops are refused before queueing. */
+	struct sp_store_op bad = op;
+	bad.b.contact = SP_STR_NULL;
+	assert_int_equal(sp_store_write(st, &bad, 1, on_done, &a), SP_EINVAL);
+	bad = op;
+	bad.b.q = 1001;
+	assert_int_equal(sp_store_write(st, &bad, 1, on_done, &a), SP_EINVAL);
+	char big[SP_STORE_MAX_CONTACT + 2];
+	memset(big, 'x', sizeof(big));
+	bad = op;
+	bad.b.contact = sp_str_make(big, sizeof(big));
+	assert_int_equal(sp_store_write(st, &bad, 1, on_done, &a), SP_E2BIG);
+	assert_int_equal(sp_store_pending(st), 0);
+	sp_store_close(st);
+	assert_int_equal(rec.n, 5);
+}
+
+static void test_memory_backend(void **state)
+{
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a = { &rec, 0 };
+	assert_int_equal(sp_store_open("memory", NULL, &st), 0);
+	struct sp_store_op ops[3] = {
+		put("sip:alice@ssp-a.test", "sip:a1@127.0.0.1", 5000, 1),
+		put("sip:alice@ssp-a.test", "sip:a2@127.0.0.1", 5000, 1),
+		put("sip:alice@ssp-a.test", "sip:a1@127.0.0.1", 6000, 2), /* replaces the first */
+	};
+	assert_int_equal(sp_store_write(st, ops, 3, on_done, &a), 0);
+	/* The completion comes through the fd, never inside the write. */
+	assert_int_equal(rec.n, 0);
+	wait_done(st, &rec, 1);
+	assert_int_equal(rec.results[0], 0);
+	struct sp_store_op d = del("sip:alice@ssp-a.test", "sip:a2@127.0.0.1");
+	assert_int_equal(sp_store_write(st, &d, 1, on_done, &a), 0);
+	wait_done(st, &rec, 2);
+	struct seen s = { .n = 0 };
+	assert_int_equal(sp_store_load(st, 10, on_load, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.contact[0], "sip:a1@127.0.0.1");
+	assert_int_equal(s.b[0].expires_at, 6000);
+	assert_int_equal(s.b[0].cseq, 2);
+	sp_store_close(st);
+}
+
+/* A completion that writes again (the registrar starting the next queued
+ * request) is flushed by close too. */
+struct chain {
+	struct sp_store *st;
+	int left;
+	int ran;
+};
+
+static void on_chain(int result, void *arg)
+{
+	struct chain *c = arg;
+	assert_int_equal(result, 0);
+	c->ran++;
+	if (c->left-- > 0) {
+		struct sp_store_op op = put("sip:c@ssp-a.test", "sip:c@127.0.0.1", 5000, 1);
+		assert_int_equal(sp_store_write(c->st, &op, 1, on_chain, c), 0);
+	}
+}
+
+static void test_close_flushes_chain(void **state)
+{
+	struct chain c = { .left = 3 };
+	assert_int_equal(sp_store_open("memory", NULL, &c.st), 0);
+	assert_int_equal(sp_store_write(c.st, NULL, 0, on_chain, &c), 0);
+	sp_store_close(c.st);
+	assert_int_equal(c.ran, 4);
+}
+
+static void test_bad_spec(void **state)
+{
+	struct sp_store *st = NULL;
+	assert_int_equal(sp_store_open("redis-ish", NULL, &st), SP_EINVAL);
+	assert_int_equal(sp_store_open("sqlite:", NULL, &st), SP_EINVAL);
+	assert_int_equal(sp_store_open("sqlite:/nonexistent-dir/x/loc.db", NULL, &st), SP_EINVAL);
+	assert_null(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sqlite_write_reload),
+		cmocka_unit_test(test_sqlite_expired_skipped),
+		cmocka_unit_test(test_sqlite_group_commit),
+		cmocka_unit_test(test_sqlite_kill9),
+		cmocka_unit_test(test_sqlite_batch_isolation),
+		cmocka_unit_test(test_queue_cap),
+		cmocka_unit_test(test_memory_backend),
+		cmocka_unit_test(test_close_flushes_chain),
+		cmocka_unit_test(test_bad_spec),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
