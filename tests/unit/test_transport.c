@@ -43,9 +43,23 @@ struct ctx {
 	int nerr;
 };
 
+/* Large messages are checked in place instead of recorded. */
+static struct ctx *srv_big;
+static int bigrx;
+
 static void on_rx(void *arg, const struct sp_rx *rx)
 {
 	struct ctx *c = arg;
+	if (c == srv_big && rx->len > 1024) {
+		const char *end = memmem(rx->buf, rx->len, "\r\n\r\n", 4);
+		assert_non_null(end);
+		size_t off = (size_t)(end - rx->buf) + 4;
+		assert_int_equal(rx->len - off, 30000);
+		for (size_t i = off; i < rx->len; i++)
+			assert_int_equal(rx->buf[i], (char)('a' + i % 26));
+		bigrx++;
+		return;
+	}
 	if (c->nrx >= 8)
 		return;
 	struct rxrec *r = &c->rx[c->nrx++];
@@ -321,6 +335,25 @@ static void test_tcp_in(void **state)
 	assert_int_equal(sp_transport_stats(c.t)->frame_errors, 1);
 	assert_int_equal(sp_transport_stats(c.t)->conns_open, 0);
 	assert_int_equal(c.nrx, 3);
+	close(fd);
+	ctx_free(&c);
+}
+
+/* A stream message above max_stream_msg (4096 here) closes the connection
+ * as soon as its headers show the size. */
+static void test_tcp_too_big(void **state)
+{
+	struct ctx c;
+	struct sp_transport_cfg cfg = std_cfg();
+	ctx_init(&c, &cfg);
+	int fd = tcp_connect(listener_addr(c.t, 1));
+	static const char hdr[] = "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 5000\r\n\r\n";
+	assert_int_equal(write(fd, hdr, sizeof(hdr) - 1), (ssize_t)sizeof(hdr) - 1);
+	char buf[16];
+	assert_true(recv_wait(c.loop, fd, buf, sizeof(buf), 2000) <= 0);
+	assert_int_equal(sp_transport_stats(c.t)->frame_errors, 1);
+	assert_int_equal(sp_transport_stats(c.t)->conns_open, 0);
+	assert_int_equal(c.nrx, 0);
 	close(fd);
 	ctx_free(&c);
 }
@@ -605,6 +638,7 @@ static void tls_server(struct ctx *c, struct sp_loop *loop)
 	cfg.tls_cert = path("server.pem");
 	cfg.tls_key = path("server.key");
 	cfg.tls_ca = path("ca.pem");
+	cfg.max_stream_msg = 65536;
 	memset(c, 0, sizeof(*c));
 	c->loop = loop;
 	assert_int_equal(sp_transport_create(loop, &cfg, &handlers, c, &c->t), 0);
@@ -653,6 +687,26 @@ static void test_tls_mutual(void **state)
 	assert_int_equal(sp_transport_stats(cli.t)->conns_open, 1);
 	assert_int_equal(sp_transport_stats(srv.t)->conns_accepted, 1);
 
+	/* A message spanning several TLS records, twice in a row, on the
+	 * same connection. */
+	static char big[40000];
+	static const char head[] = "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 30000\r\n\r\n";
+	size_t blen = sizeof(head) - 1 + 30000;
+	memcpy(big, head, sizeof(head) - 1);
+	for (size_t i = sizeof(head) - 1; i < blen; i++)
+		big[i] = (char)('a' + i % 26);
+	struct sp_dest again = { SP_PROTO_TLS, *listener_addr(srv.t, 0), 0, -1 };
+	assert_int_equal(sp_transport_send(cli.t, &again, big, blen), 0);
+	assert_int_equal(sp_transport_send(cli.t, &again, big, blen), 0);
+	srv.nrx = 0;
+	bigrx = 0;
+	srv_big = &srv;
+	run_until(loop, &bigrx, 2, 3000);
+	assert_int_equal(bigrx, 2);
+	assert_int_equal(sp_transport_stats(cli.t)->conns_open, 1);
+	assert_int_equal(sp_transport_stats(srv.t)->conns_accepted, 1);
+
+	srv_big = NULL;
 	sp_transport_destroy(cli.t);
 	sp_transport_destroy(srv.t);
 	sp_loop_destroy(loop);
@@ -697,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_udp_icmp_error),
 		cmocka_unit_test(test_udp_v6),
 		cmocka_unit_test(test_tcp_in),
+		cmocka_unit_test(test_tcp_too_big),
 		cmocka_unit_test(test_tcp_out),
 		cmocka_unit_test(test_tcp_refused),
 		cmocka_unit_test(test_caps),
