@@ -99,6 +99,7 @@ struct sp_transport_stats {
 	uint64_t rx_bytes, tx_bytes;
 	uint64_t conns_open, conns_accepted, conns_refused_cap, conns_closed_idle;
 	uint64_t frame_errors, send_errors, keepalives;
+	uint64_t rx_too_big; /* UDP datagrams above 65535 bytes, dropped */
 };
 const struct sp_transport_stats *sp_transport_stats(const struct sp_transport *t);
 

@@ -1,0 +1,220 @@
+/* udp.c: UDP listeners: batched receive with recvmmsg, sendto, ICMP errors from the socket error queue. */
+#include <errno.h>
+#include <time.h> /* before linux/errqueue.h, which uses struct timespec */
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "io/loop.h"
+#include "transport/tpi.h"
+
+/* Error-queue entries read per wake-up; the rest wait for the next one. */
+#define SP_UDP_ERRQ_BATCH 64
+/* recvmmsg calls per wake-up before other fds get their turn. */
+#define SP_UDP_ROUNDS 4
+
+static int alloc_batch(struct sp_transport *t)
+{
+	if (t->ubuf)
+		return 0;
+	t->ubuf = malloc((size_t)SP_UDP_BATCH * SP_UDP_SLOT);
+	t->umsg = calloc(SP_UDP_BATCH, sizeof(*t->umsg));
+	t->uiov = calloc(SP_UDP_BATCH, sizeof(*t->uiov));
+	t->uaddr = calloc(SP_UDP_BATCH, sizeof(*t->uaddr));
+	if (!t->ubuf || !t->umsg || !t->uiov || !t->uaddr) {
+		sp_udp_free(t);
+		return SP_ENOMEM;
+	}
+	for (size_t i = 0; i < SP_UDP_BATCH; i++) {
+		t->uiov[i].iov_base = t->ubuf + i * SP_UDP_SLOT;
+		t->uiov[i].iov_len = SP_UDP_SLOT;
+		t->umsg[i].msg_hdr.msg_iov = &t->uiov[i];
+		t->umsg[i].msg_hdr.msg_iovlen = 1;
+		t->umsg[i].msg_hdr.msg_name = &t->uaddr[i].u;
+	}
+	return 0;
+}
+
+void sp_udp_free(struct sp_transport *t)
+{
+	free(t->ubuf);
+	free(t->umsg);
+	free(t->uiov);
+	free(t->uaddr);
+	t->ubuf = NULL;
+	t->umsg = NULL;
+	t->uiov = NULL;
+	t->uaddr = NULL;
+}
+
+/* Reads the ICMP errors the kernel queued for datagrams we sent (IP_RECVERR).
+ * msg_name is the original destination; when the kernel gives none, the
+ * offender (the node that sent the ICMP error) stands in. */
+static void read_errqueue(struct sp_transport *t, struct sp_listener *l)
+{
+	for (int k = 0; k < SP_UDP_ERRQ_BATCH; k++) {
+		char payload[64];
+		union {
+			char buf[512];
+			struct cmsghdr align;
+		} ctl;
+		struct sp_sockaddr dst;
+		struct iovec iov = { payload, sizeof(payload) };
+		struct msghdr mh = { .msg_name = &dst.u, .msg_namelen = sizeof(dst.u),
+				     .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		memset(&dst, 0, sizeof(dst));
+		if (recvmsg(l->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		dst.len = mh.msg_namelen;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			bool v4 = cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR;
+			bool v6 = cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR;
+			if (!v4 && !v6)
+				continue;
+			const struct sock_extended_err *ee = (const void *)CMSG_DATA(cm);
+			if (dst.len == 0) {
+				const struct sockaddr *off = SO_EE_OFFENDER(ee);
+				if (off->sa_family == AF_INET) {
+					memcpy(&dst.u.in, off, sizeof(dst.u.in));
+					dst.len = sizeof(dst.u.in);
+				} else if (off->sa_family == AF_INET6) {
+					memcpy(&dst.u.in6, off, sizeof(dst.u.in6));
+					dst.len = sizeof(dst.u.in6);
+				}
+			}
+			if (dst.len == 0)
+				continue;
+			t->st.send_errors++;
+			uint64_t supp = 0;
+			if (sp_log_ratelimit(&t->rl_icmp, sp_loop_now(t->loop), &supp)) {
+				char a[SP_SOCKADDR_STRLEN];
+				sp_sockaddr_fmt(&dst, true, false, a, sizeof(a));
+				sp_log(SP_LOG_INFO, "UDP to %s failed: %s (%llu similar suppressed)", a,
+				       strerror((int)ee->ee_errno), (unsigned long long)supp);
+			}
+			if (t->h.send_error) {
+				struct sp_dest d = { .proto = SP_PROTO_UDP, .addr = dst, .conn = 0,
+						     .listener = l->index };
+				t->h.send_error(t->arg, &d, SP_ENOENT);
+			}
+		}
+	}
+}
+
+static void udp_io(int fd, unsigned events, void *arg)
+{
+	struct sp_listener *l = arg;
+	struct sp_transport *t = l->t;
+
+	if (events & SP_IO_ERROR)
+		read_errqueue(t, l);
+	if (!(events & SP_IO_READ))
+		return;
+	for (int round = 0; round < SP_UDP_ROUNDS; round++) {
+		for (size_t i = 0; i < SP_UDP_BATCH; i++) {
+			t->umsg[i].msg_hdr.msg_namelen = sizeof(t->uaddr[i].u);
+			t->umsg[i].msg_hdr.msg_flags = 0;
+		}
+		int n = recvmmsg(fd, t->umsg, SP_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			/* An ICMP error can surface here as the socket's pending
+			 * error; the error queue above reports it. */
+			if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+			    errno == ENETUNREACH)
+				continue;
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			struct mmsghdr *m = &t->umsg[i];
+			if ((m->msg_hdr.msg_flags & MSG_TRUNC) || m->msg_len > SP_UDP_MAX) {
+				t->st.rx_too_big++;
+				continue;
+			}
+			struct sp_rx rx = {
+				.buf = t->uiov[i].iov_base,
+				.len = m->msg_len,
+				.src = { .proto = SP_PROTO_UDP, .conn = 0, .listener = l->index },
+				.role = l->info->role,
+				.tls = NULL,
+				.now_ms = sp_loop_now(t->loop),
+			};
+			rx.src.addr = t->uaddr[i];
+			rx.src.addr.len = m->msg_hdr.msg_namelen;
+			t->st.rx_msgs++;
+			t->st.rx_bytes += m->msg_len;
+			t->h.rx(t->arg, &rx);
+		}
+		if (n < SP_UDP_BATCH)
+			return;
+	}
+}
+
+int sp_udp_open(struct sp_transport *t, struct sp_listener *l)
+{
+	int one = 1, ret = SP_EINVAL;
+	int fam = l->info->addr.u.sa.sa_family;
+	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return SP_EINVAL;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fam == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	}
+	if (bind(fd, &l->info->addr.u.sa, l->info->addr.len) < 0)
+		goto out;
+	socklen_t len = sizeof(l->info->addr.u);
+	if (getsockname(fd, &l->info->addr.u.sa, &len) < 0)
+		goto out;
+	l->info->addr.len = len;
+	ret = alloc_batch(t);
+	if (ret < 0)
+		goto out;
+	ret = sp_loop_fd_add(t->loop, fd, SP_IO_READ, udp_io, l);
+	if (ret < 0)
+		goto out;
+	l->fd = fd;
+	return 0;
+out:
+	close(fd);
+	return ret;
+}
+
+int sp_udp_send(struct sp_transport *t, int li, const struct sp_dest *dst, const char *buf,
+		size_t len)
+{
+	if (len > SP_UDP_MAX)
+		return SP_E2BIG;
+	for (int tries = 0; tries < 2; tries++) {
+		ssize_t n = sendto(t->ls[li].fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+				   &dst->addr.u.sa, dst->addr.len);
+		if (n >= 0) {
+			t->st.tx_msgs++;
+			t->st.tx_bytes += (uint64_t)n;
+			return 0;
+		}
+		/* A pending ICMP error of an earlier datagram; this one is not sent yet. */
+		if (errno == ECONNREFUSED || errno == EINTR)
+			continue;
+		break;
+	}
+	int e = errno;
+	uint64_t supp = 0;
+	if (sp_log_ratelimit(&t->rl_io, sp_loop_now(t->loop), &supp)) {
+		char a[SP_SOCKADDR_STRLEN];
+		sp_sockaddr_fmt(&dst->addr, true, false, a, sizeof(a));
+		sp_log(SP_LOG_NOTICE, "UDP sendto %s: %s (%llu similar suppressed)", a, strerror(e),
+		       (unsigned long long)supp);
+	}
+	if (e == EAGAIN || e == ENOBUFS)
+		return SP_E2BIG;
+	if (e == EINVAL || e == EAFNOSUPPORT || e == EMSGSIZE)
+		return SP_EINVAL;
+	return SP_ENOENT;
+}
