@@ -38,6 +38,22 @@ int sp_txn_layer_create(const struct sp_txn_cfg *cfg, struct sp_timers *timers,
 void sp_txn_layer_destroy(struct sp_txn_layer *l);
 size_t sp_txn_count(const struct sp_txn_layer *l);
 
+/* The states of figures 5-8 of RFC 3261 with the Accepted state of RFC 6026.
+ * Calling is the INVITE client's first state, Trying the non-INVITE's
+ * (client and server); an INVITE server transaction starts in Proceeding.
+ * Terminated: the transaction is ignored by matching and is freed by a
+ * zero-delay timer (never inside an API call). */
+enum sp_txn_state {
+	SP_TXN_CALLING = 1,
+	SP_TXN_TRYING,
+	SP_TXN_PROCEEDING,
+	SP_TXN_COMPLETED,
+	SP_TXN_CONFIRMED,
+	SP_TXN_ACCEPTED,
+	SP_TXN_TERMINATED,
+};
+enum sp_txn_state sp_txn_state(const struct sp_txn *t);
+
 /* ---- Server transactions ---------------------------------------------- */
 
 enum sp_txn_match {
