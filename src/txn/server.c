@@ -119,12 +119,23 @@ static void timer_g(struct sp_timer *tm, void *arg)
 	txn_arm(st, &st->t_retx, st->retx_ms, timer_g);
 }
 
-/* Timers H (no ACK), I, J and L: the transaction ends. H should also tell
- * the TU that the ACK never came; the TU only needs destroyed() for that. */
+/* Timers I, J and L: the transaction ends. */
 static void timer_end(struct sp_timer *tm, void *arg)
 {
 	(void)tm;
 	txn_terminate(arg);
+}
+
+/* Timer H: the ACK never came; the TU hears of it, then the release. */
+static void timer_h(struct sp_timer *tm, void *arg)
+{
+	struct sp_txn *st = arg;
+	(void)tm;
+	st->state = SP_TXN_TERMINATED;
+	sp_timer_stop(st->l->timers, &st->t_retx);
+	if (st->u.s.h && st->u.s.h->timeout)
+		st->u.s.h->timeout(st->arg, st);
+	txn_free(st);
 }
 
 static int create(struct sp_txn_layer *l, struct sp_msg *req, const struct req_key *k,
@@ -281,7 +292,7 @@ int sp_txn_server_reply(struct sp_txn *st, uint16_t status, const char *buf, siz
 			st->retx_ms = l->cfg.t1_ms;
 			txn_arm(st, &st->t_retx, st->retx_ms, timer_g);
 		}
-		txn_arm(st, &st->t_give_up, 64ull * l->cfg.t1_ms, timer_end);
+		txn_arm(st, &st->t_give_up, 64ull * l->cfg.t1_ms, timer_h);
 	} else {
 		txn_arm(st, &st->t_end, reliable ? 0 : 64ull * l->cfg.t1_ms, timer_end);
 	}

@@ -69,6 +69,10 @@ struct sp_txn_server_h {
 	/* The transaction is about to be freed (Terminated, or the layer is
 	 * destroyed): forget every pointer to it. */
 	void (*destroyed)(void *arg, struct sp_txn *st);
+	/* Added: Timer H fired (an INVITE's non-2xx final was never ACKed,
+	 * section 17.2.1: "a transaction failure"); destroyed() follows at
+	 * once. May be NULL. */
+	void (*timeout)(void *arg, struct sp_txn *st);
 };
 
 /* Matches req (parsed; its buffer is valid during the call) against the
@@ -154,8 +158,9 @@ int sp_txn_client_recv(struct sp_txn_layer *l, struct sp_msg *resp, const struct
  * transaction as soon as a provisional response has arrived (at once if one
  * has). Nothing happens when a final response has arrived. Idempotent. If no
  * provisional ever arrives, the INVITE transaction times out as usual.
- * Returns SP_EINVAL for anything but an INVITE client transaction, else 0
- * (a failure to start the CANCEL transaction is logged). The CANCEL's own
+ * Returns SP_EINVAL for anything but an INVITE client transaction, the
+ * error of starting the CANCEL transaction when it goes at once (SP_E2BIG,
+ * SP_ENOMEM; a deferred one that fails is logged), else 0. The CANCEL's own
  * responses, timeout and transport errors are absorbed by the layer. */
 int sp_txn_client_cancel(struct sp_txn *ct);
 /* The transport said sending to dst failed (sp_transport_h.send_error):

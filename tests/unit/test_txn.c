@@ -265,7 +265,16 @@ static void s_destroyed(void *arg, struct sp_txn *st)
 	f->destroyed_last = st;
 }
 
-static const struct sp_txn_server_h server_h = { s_destroyed };
+static void s_timeout(void *arg, struct sp_txn *st)
+{
+	struct fx *f = arg;
+	f->ntimeout++;
+	/* Told before the release. */
+	assert_int_equal(sp_txn_state(st), SP_TXN_TERMINATED);
+	assert_ptr_not_equal(f->destroyed_last, st);
+}
+
+static const struct sp_txn_server_h server_h = { s_destroyed, s_timeout };
 
 static void c_response(void *arg, struct sp_txn *ct, struct sp_msg *resp);
 
@@ -401,8 +410,10 @@ static void test_server_invite_completed_g_h(void **state)
 	assert_int_equal(f->nsent, 13);
 	assert_int_equal(status_of(&f->sent[12]), 486);
 	assert_int_equal(f->ndestroyed, 0);
-	/* Timer H. */
+	/* Timer H: a transaction failure, then the release. */
+	assert_int_equal(f->ntimeout, 0);
 	run_until(f, 32000);
+	assert_int_equal(f->ntimeout, 1);
 	assert_int_equal(f->ndestroyed, 1);
 	assert_int_equal(sp_txn_count(f->l), 0);
 	run_until(f, 100000);
@@ -432,6 +443,7 @@ static void test_server_invite_ack_confirmed(void **state)
 	assert_int_equal(f->ndestroyed, 0);
 	run_until(f, 600 + 5000);
 	assert_int_equal(f->ndestroyed, 1);
+	assert_int_equal(f->ntimeout, 0);
 	assert_int_equal(f->nsent, 3);
 	/* Once gone, the ACK matches nothing. */
 	assert_int_equal(sp_txn_server_recv(f->l, ack, &src, &m), SP_TXN_ACK_STRAY);
@@ -550,6 +562,7 @@ static void test_server_reliable(void **state)
 	assert_int_equal(f->ndestroyed, 2);
 	run_until(f, t0 + 32000);
 	assert_int_equal(f->ndestroyed, 3);
+	assert_int_equal(f->ntimeout, 1);
 }
 
 /* ---- Server matching ----------------------------------------------------- */
@@ -1161,6 +1174,33 @@ static void test_server_dest_used(void **state)
 	assert_int_equal(f->sent[0].dst.addr.u.in.sin_addr.s_addr, src.addr.u.in.sin_addr.s_addr);
 }
 
+static void test_destroy_and_request(void **state)
+{
+	struct fx *f = *state;
+	struct sp_dest src = udp_src("127.0.0.1", 40000);
+	struct sp_txn *a = server_new(f, invite(f, "z9hG4bK-1"), &src);
+	struct sp_txn *b = server_new(f, options(f, "z9hG4bK-2"), &src);
+	struct sp_txn *c = client_new(f, "INVITE", "z9hG4bK-3", &src);
+	struct sp_msg *m;
+
+	/* One parse at a time, switching as asked. */
+	m = sp_txn_request(a);
+	assert_int_equal(m->method_id, SP_METHOD_INVITE);
+	m = sp_txn_request(b);
+	assert_int_equal(m->method_id, SP_METHOD_OPTIONS);
+	assert_non_null(sp_msg_via(m));
+	assert_true(sp_str_eq_c(sp_msg_via(m)->branch, "z9hG4bK-2"));
+	m = sp_txn_request(c);
+	assert_int_equal(m->method_id, SP_METHOD_INVITE);
+	assert_true(sp_str_eq_c(sp_msg_via(m)->branch, "z9hG4bK-3"));
+
+	/* Destroying the layer releases every transaction through destroyed(). */
+	sp_txn_layer_destroy(f->l);
+	assert_int_equal(f->ndestroyed, 3);
+	assert_int_equal(sp_timers_next(&f->ts), UINT64_MAX);
+	assert_int_equal(make_layer(f, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1187,6 +1227,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cancel_never_provisional_and_after_final, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reentrant_handlers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_and_request, setup, teardown),
 		cmocka_unit_test(test_response_dest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
