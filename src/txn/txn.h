@@ -38,6 +38,22 @@ int sp_txn_layer_create(const struct sp_txn_cfg *cfg, struct sp_timers *timers,
 void sp_txn_layer_destroy(struct sp_txn_layer *l);
 size_t sp_txn_count(const struct sp_txn_layer *l);
 
+/* The states of figures 5-8 of RFC 3261 with the Accepted state of RFC 6026.
+ * Calling is the INVITE client's first state, Trying the non-INVITE's
+ * (client and server); an INVITE server transaction starts in Proceeding.
+ * Terminated: the transaction is ignored by matching and is freed by a
+ * zero-delay timer (never inside an API call). */
+enum sp_txn_state {
+	SP_TXN_CALLING = 1,
+	SP_TXN_TRYING,
+	SP_TXN_PROCEEDING,
+	SP_TXN_COMPLETED,
+	SP_TXN_CONFIRMED,
+	SP_TXN_ACCEPTED,
+	SP_TXN_TERMINATED,
+};
+enum sp_txn_state sp_txn_state(const struct sp_txn *t);
+
 /* ---- Server transactions ---------------------------------------------- */
 
 enum sp_txn_match {
@@ -53,6 +69,10 @@ struct sp_txn_server_h {
 	/* The transaction is about to be freed (Terminated, or the layer is
 	 * destroyed): forget every pointer to it. */
 	void (*destroyed)(void *arg, struct sp_txn *st);
+	/* Added: Timer H fired (an INVITE's non-2xx final was never ACKed,
+	 * section 17.2.1: "a transaction failure"); destroyed() follows at
+	 * once. May be NULL. */
+	void (*timeout)(void *arg, struct sp_txn *st);
 };
 
 /* Matches req (parsed; its buffer is valid during the call) against the
@@ -63,7 +83,12 @@ struct sp_txn_server_h {
  * INVITE it has already sent 100 Trying (RFC 3261 section 16.2 / 17.2.1)
  * to the response destination. Returns a positive enum sp_txn_match, or
  * SP_E2BIG when max_txns is reached (the TU answers 503 statelessly),
- * SP_EINVAL when the request lacks what matching needs, SP_ENOMEM. */
+ * SP_EINVAL when the request lacks what matching needs, SP_ENOMEM.
+ * *out is also set to the matched transaction on SP_TXN_ABSORBED, and on
+ * SP_TXN_ACK_STRAY when the ACK matched an INVITE in Accepted (RFC 6026
+ * passes it to the TU); it is left alone otherwise. In Accepted, a
+ * retransmitted INVITE is absorbed without a response (RFC 6026 section 8.5);
+ * in Confirmed, retransmissions are absorbed silently. */
 int sp_txn_server_recv(struct sp_txn_layer *l, struct sp_msg *req, const struct sp_dest *src,
 		       struct sp_txn **out);
 void sp_txn_server_set_handler(struct sp_txn *st, const struct sp_txn_server_h *h, void *arg);
@@ -77,8 +102,11 @@ struct sp_txn *sp_txn_server_find_invite(struct sp_txn_layer *l, struct sp_msg *
  * response after the final one is refused (SP_EINVAL), except further 2xx
  * to an INVITE in Accepted, which are sent. */
 int sp_txn_server_reply(struct sp_txn *st, uint16_t status, const char *buf, size_t len);
-/* The request as received (the transaction's copy) and its parsed form,
- * valid while the transaction exists. */
+/* The request as received (the transaction's copy), parsed on demand into a
+ * message the layer owns: the pointer is valid until the next call to
+ * sp_txn_request on the same layer or the transaction's release, whichever
+ * comes first (transactions keep bytes, not a parsed message). NULL only on
+ * a bug. The caller may use the lazy accessors on it, never free it. */
 struct sp_msg *sp_txn_request(struct sp_txn *t);
 /* Where responses go (section 18.2.2 with RFC 3581), computed from the
  * request's top Via and its source. */
@@ -129,11 +157,16 @@ int sp_txn_client_recv(struct sp_txn_layer *l, struct sp_msg *resp, const struct
  * top Via, Route headers) and sends it in its own non-INVITE client
  * transaction as soon as a provisional response has arrived (at once if one
  * has). Nothing happens when a final response has arrived. Idempotent. If no
- * provisional ever arrives, the INVITE transaction times out as usual. */
+ * provisional ever arrives, the INVITE transaction times out as usual.
+ * Returns SP_EINVAL for anything but an INVITE client transaction, the
+ * error of starting the CANCEL transaction when it goes at once (SP_E2BIG,
+ * SP_ENOMEM; a deferred one that fails is logged), else 0. The CANCEL's own
+ * responses, timeout and transport errors are absorbed by the layer. */
 int sp_txn_client_cancel(struct sp_txn *ct);
 /* The transport said sending to dst failed (sp_transport_h.send_error):
- * every client transaction waiting on dst (no final response yet) reports
- * transport_error. */
+ * every client transaction waiting on dst (no final response yet; same
+ * connection id when both have one, else same protocol, address and port)
+ * moves to Terminated and reports transport_error from a zero-delay timer. */
 void sp_txn_transport_error(struct sp_txn_layer *l, const struct sp_dest *dst, int err);
 const struct sp_dest *sp_txn_client_dest(const struct sp_txn *ct);
 
