@@ -71,8 +71,9 @@ static bool node_report_pos(struct fy_node *n, unsigned *line, unsigned *col)
 {
 	struct fy_diag_cfg dc;
 	struct fy_diag *d;
-	struct fy_diag_error *e, *last = NULL;
+	struct fy_diag_error *e;
 	void *it = NULL;
+	int l = 0, c = 0;
 
 	fy_diag_cfg_default(&dc);
 	dc.fp = NULL;
@@ -82,14 +83,16 @@ static bool node_report_pos(struct fy_node *n, unsigned *line, unsigned *col)
 		return false;
 	fy_diag_set_collect_errors(d, true);
 	fy_diag_node_report(d, n, FYET_ERROR, "position");
-	while ((e = fy_diag_errors_iterate(d, &it)) != NULL)
-		last = e;
-	if (last && last->line > 0) {
-		*line = (unsigned)last->line;
-		*col = last->column > 0 ? (unsigned)last->column : 1;
+	while ((e = fy_diag_errors_iterate(d, &it)) != NULL) {
+		l = e->line;
+		c = e->column;
 	}
 	fy_diag_destroy(d);
-	return last && last->line > 0;
+	if (l <= 0)
+		return false;
+	*line = (unsigned)l;
+	*col = c > 0 ? (unsigned)c : 1;
+	return true;
 }
 
 /* Block collections carry no token of their own: their first child's
@@ -100,8 +103,15 @@ static bool node_pos(struct fy_node *n, unsigned *line, unsigned *col, int depth
 
 	if (!n || depth > 64)
 		return false;
-	if (node_report_pos(n, line, col))
+	if (node_report_pos(n, line, col)) {
+		enum fy_node_style st = fy_node_get_style(n);
+
+		/* A quoted scalar's mark is its first character inside the quote;
+		 * the operator looks for the quote. */
+		if ((st == FYNS_SINGLE_QUOTED || st == FYNS_DOUBLE_QUOTED) && *col > 1)
+			(*col)--;
 		return true;
+	}
 	if (fy_node_is_mapping(n)) {
 		struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
 		return p && node_pos(fy_node_pair_key(p), line, col, depth + 1);
