@@ -349,6 +349,51 @@ struct sp_cfg_slot sp_cfg_item(const struct sp_cfg_slot *list, void **it)
 	return s;
 }
 
+/* Edit distance of a typed key to a known one, for "did you mean"; keys
+ * are short, so the quadratic table is bounded by 64 x 64. */
+static size_t edit_distance(struct sp_str a, const char *b)
+{
+	size_t row[65], bl = strlen(b), i, j;
+
+	if (a.len > 64 || bl > 64)
+		return SIZE_MAX;
+	for (j = 0; j <= bl; j++)
+		row[j] = j;
+	for (i = 1; i <= a.len; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= bl; j++) {
+			size_t up = row[j], best = diag + (a.p[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[bl];
+}
+
+static const char *nearest_key(struct sp_str name, const char *const keys[])
+{
+	const char *best = NULL;
+	size_t i, d, bestd = 3;
+
+	for (i = 0; keys[i]; i++) {
+		d = edit_distance(name, keys[i]);
+		/* Two edits in a short word make any word: only suggest when the
+		 * typed key is mostly right. */
+		if (d < bestd && d * 3 <= name.len) {
+			bestd = d;
+			best = keys[i];
+		}
+	}
+	return best;
+}
+
 bool sp_cfg_map(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s, const char *const keys[],
 		struct sp_cfg_slot *slots)
 {
@@ -377,8 +422,11 @@ bool sp_cfg_map(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s, const char *c
 			if (sp_str_eq_c(name, keys[i]))
 				break;
 		if (!keys[i]) {
-			sp_cfg_err(ld, &k, "unknown key \"%.*s\"", (int)(name.len > 64 ? 64 : name.len),
-				   name.p);
+			const char *near = nearest_key(name, keys);
+
+			sp_cfg_err(ld, &k, "unknown key \"%.*s\"%s%s%s",
+				   (int)(name.len > 64 ? 64 : name.len), name.p,
+				   near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
 			continue;
 		}
 		slots[i].key = k.val;
@@ -633,7 +681,13 @@ int sp_config_load(const char *path, struct sp_config **out, struct sp_config_di
 	}
 	base = base_dir(path);
 	if (!base) {
-		err = SP_ENOMEM;
+		struct sp_cfg_ld ld = { .diag = diag };
+		char msg[SP_CONFIG_MSG_MAX];
+
+		err = errno == ENOMEM ? SP_ENOMEM : SP_EINVAL;
+		snprintf(msg, sizeof(msg), "cannot resolve the file's directory: %s",
+			 strerror(errno));
+		add_error(&ld, 1, 1, msg);
 		goto out;
 	}
 	err = load(path, base, text, len, out, diag);

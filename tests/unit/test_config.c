@@ -250,6 +250,43 @@ static void test_design_example(void **state)
 	sp_config_free(cfg);
 }
 
+/* The example exactly as DESIGN.md prints it. */
+static void test_design_verbatim(void **state)
+{
+	char path[4200], dir[4096], want[8192], *real;
+	struct sp_config *cfg = NULL;
+	int err;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/tests/unit/config", src_dir());
+	snprintf(path, sizeof(path), "%s/design_verbatim.yaml", dir);
+	err = sp_config_load(path, &cfg, &g_diag);
+	if (err)
+		dump_diag();
+	assert_int_equal(err, 0);
+	real = realpath(dir, NULL);
+	assert_non_null(real);
+	assert_int_equal(cfg->listen_count, 3);
+	assert_int_equal(cfg->listen[2].role, SP_ROLE_PEERING);
+	snprintf(want, sizeof(want), "%s/certs/ca.pem", real);
+	assert_string_equal(cfg->tls.ca, want);
+	assert_string_equal(cfg->domains[0], "ssp-a.test");
+	assert_int_equal(cfg->trusted_count, 1);
+	assert_int_equal(cfg->user_count, 1);
+	assert_int_equal(cfg->route_count, 4);
+	assert_int_equal(cfg->routes[1].to, SP_ROUTE_TO_PEER);
+	assert_int_equal(cfg->peer_count, 1);
+	assert_int_equal(cfg->peers[0].host_count, 1);
+	assert_int_equal(cfg->peers[0].hosts[0].proto, SP_PROTO_TLS);
+	assert_int_equal(cfg->federation_count, 1);
+	assert_int_equal(cfg->federations[0].member_peers[0], 0);
+	assert_true(cfg->enum_.has_resolver);
+	assert_true(cfg->control_enabled);
+	assert_string_equal(cfg->auth.realm, "ssp-a.test");
+	free(real);
+	sp_config_free(cfg);
+}
+
 static void test_defaults(void **state)
 {
 	struct sp_config *cfg = load_ok("listen: [udp://127.0.0.1:5060]\n");
@@ -346,7 +383,9 @@ static void test_unknown_key(void **state)
 {
 	(void)state;
 	expect_error("listen: [udp://127.0.0.1:5060]\nlsiten: 1\n", 2, 1,
-		     "unknown key \"lsiten\"");
+		     "unknown key \"lsiten\" (did you mean listen?)");
+	expect_error("listen: [udp://127.0.0.1:5060]\nzzz: 1\n", 2, 1, "unknown key \"zzz\"");
+	assert_null(strstr(g_diag.errors[0].msg, "did you mean"));
 	expect_error("listen: [udp://127.0.0.1:5060]\npeers:\n  - name: x\n    hots: []\n", 4, 5,
 		     "peers[0]: unknown key \"hots\"");
 	expect_error("listen:\n  - { uri: \"udp://127.0.0.1:5060\", rol: peering }\n", 2, 36,
@@ -775,6 +814,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_design_example),
+		cmocka_unit_test(test_design_verbatim),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_default_is_example),
 		cmocka_unit_test(test_unknown_key),
