@@ -287,6 +287,34 @@ static void test_design_verbatim(void **state)
 	sp_config_free(cfg);
 }
 
+/* The example in docs/config.md (the first yaml block) is valid. */
+static void test_docs_example(void **state)
+{
+	char path[4200];
+	struct sp_config *cfg = NULL;
+	const char *start, *end;
+	size_t len = 0;
+	char *text;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/docs/config.md", src_dir());
+	text = tu_read_file(path, &len);
+	assert_non_null(text);
+	start = strstr(text, "```yaml\n");
+	assert_non_null(start);
+	start += 8;
+	end = strstr(start, "```");
+	assert_non_null(end);
+	if (sp_config_load_string(path, start, (size_t)(end - start), &cfg, &g_diag) != 0)
+		dump_diag();
+	assert_non_null(cfg);
+	assert_int_equal(cfg->listen_count, 3);
+	assert_int_equal(cfg->limits.stream_message_size, 65536);
+	assert_false(cfg->auth.secret_generated);
+	sp_config_free(cfg);
+	free(text);
+}
+
 static void test_defaults(void **state)
 {
 	struct sp_config *cfg = load_ok("listen: [udp://127.0.0.1:5060]\n");
@@ -815,6 +843,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_design_example),
 		cmocka_unit_test(test_design_verbatim),
+		cmocka_unit_test(test_docs_example),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_default_is_example),
 		cmocka_unit_test(test_unknown_key),
