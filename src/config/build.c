@@ -296,7 +296,7 @@ static void build_store(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 			sp_cfg_err(ld, s, "sqlite: needs a file name, e.g. sqlite:sipeer.db");
 			goto out;
 		}
-		st->kind = SP_STORE_SQLITE;
+		st->kind = SP_CONFIG_STORE_SQLITE;
 		if (!ld->base || p[0] == '/') {
 			st->path = sp_cfg_strdup(ld, p, len);
 		} else {
@@ -344,7 +344,7 @@ static void build_store(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 				   (int)(t.len > 80 ? 80 : t.len), t.p, why);
 			goto out;
 		}
-		st->kind = SP_STORE_REDIS;
+		st->kind = SP_CONFIG_STORE_REDIS;
 		st->host = sp_cfg_strdup(ld, host.p, host.len);
 	} else {
 		sp_cfg_err(ld, s, "expected sqlite:PATH or redis://host:port, got \"%.*s\"",
@@ -734,17 +734,17 @@ static bool build_route(struct sp_cfg_ld *ld, const struct sp_cfg_slot *item,
 			sp_cfg_err(ld, &sl[0], "needs exactly one of prefix, domain or any");
 			ok = false;
 		} else if (ms[0].set) {
-			r->match = SP_ROUTE_MATCH_PREFIX;
+			r->match = SP_CONFIG_MATCH_PREFIX;
 			checked_str(ld, &ms[0], "prefix", check_route_prefix, &r->value);
 			ok = r->value != NULL;
 		} else if (ms[1].set) {
-			r->match = SP_ROUTE_MATCH_DOMAIN;
+			r->match = SP_CONFIG_MATCH_DOMAIN;
 			checked_str(ld, &ms[1], "domain", check_hostname, &r->value);
 			if (r->value)
 				lower(r->value);
 			ok = r->value != NULL;
 		} else {
-			r->match = SP_ROUTE_MATCH_ANY;
+			r->match = SP_CONFIG_MATCH_ANY;
 			WITH_KEY(ld, "any", {
 				ok = sp_cfg_bool(ld, &ms[2], &any);
 				if (ok && !any) {
@@ -763,13 +763,13 @@ static bool build_route(struct sp_cfg_ld *ld, const struct sp_cfg_slot *item,
 	if (!sp_cfg_scalar(ld, &sl[1], "a destination", &t)) {
 		ok = false;
 	} else if (sp_str_eq_c(t, "enum")) {
-		r->to = SP_ROUTE_TO_ENUM;
+		r->to = SP_CONFIG_TO_ENUM;
 	} else if (sp_str_eq_c(t, "dns")) {
-		r->to = SP_ROUTE_TO_DNS;
+		r->to = SP_CONFIG_TO_DNS;
 	} else if (sp_str_has_prefix_case(t, "peer:")) {
 		ptrdiff_t idx;
 
-		r->to = SP_ROUTE_TO_PEER;
+		r->to = SP_CONFIG_TO_PEER;
 		r->target = sp_cfg_strdup(ld, t.p + 5, t.len - 5);
 		idx = r->target ? sp_config_peer_find(ld->cfg, r->target) : 0;
 		if (idx < 0) {
@@ -779,7 +779,7 @@ static bool build_route(struct sp_cfg_ld *ld, const struct sp_cfg_slot *item,
 			r->peer = (size_t)idx;
 		}
 	} else if (sp_str_has_prefix_case(t, "sip:") || sp_str_has_prefix_case(t, "sips:")) {
-		r->to = SP_ROUTE_TO_URI;
+		r->to = SP_CONFIG_TO_URI;
 		if (next_hop_uri(ld, &sl[1], t, NULL))
 			r->target = sp_cfg_strdup(ld, t.p, t.len);
 		else
@@ -1037,12 +1037,9 @@ static void u32_group(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s, const c
 	keys[i] = NULL;
 	if (sp_cfg_map(ld, s, keys, sl)) {
 		for (i = 0; i < n; i++)
-			if (sl[i].set && !sp_cfg_is_null(&sl[i]))
+			if (sl[i].set)
 				WITH_KEY(ld, spec[i].name,
 					 sp_cfg_u32(ld, &sl[i], spec[i].min, spec[i].max, spec[i].dst));
-			else if (sl[i].set)
-				WITH_KEY(ld, spec[i].name,
-					 sp_cfg_err(ld, &sl[i], "expected an integer, got nothing"));
 	}
 	sp_cfg_pop(ld, mark);
 }
@@ -1185,7 +1182,7 @@ static void finish(struct sp_cfg_ld *ld, const struct sp_cfg_slot *root,
 		}
 	}
 	if (!top[K_STORE].set) {
-		cfg->store.kind = SP_STORE_SQLITE;
+		cfg->store.kind = SP_CONFIG_STORE_SQLITE;
 		if (ld->base) {
 			size_t bl = strlen(ld->base);
 

@@ -418,6 +418,10 @@ bool sp_cfg_map(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s, const char *c
 			sp_cfg_err(ld, &k, "a key must be a plain name, got %s", kind_name(k.val));
 			continue;
 		}
+		/* Top-level "x-" keys are the operator's own (YAML anchors to
+		 * share between entries), never ours: skipped on purpose. */
+		if (ld->plen == 0 && sp_str_has_prefix_case(name, "x-"))
+			continue;
 		for (i = 0; keys[i]; i++)
 			if (sp_str_eq_c(name, keys[i]))
 				break;

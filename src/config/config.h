@@ -59,8 +59,8 @@ struct sp_config_listen {
 };
 
 enum sp_config_store_kind {
-	SP_STORE_SQLITE = 1,
-	SP_STORE_REDIS = 2,
+	SP_CONFIG_STORE_SQLITE = 1,
+	SP_CONFIG_STORE_REDIS = 2,
 };
 
 struct sp_config_store {
@@ -82,23 +82,23 @@ struct sp_config_numbering {
 	char *international_prefix; /* digits, default "00" */
 };
 
-enum sp_route_match {
-	SP_ROUTE_MATCH_PREFIX = 1, /* value: "+" and zero or more digits */
-	SP_ROUTE_MATCH_DOMAIN = 2, /* value: hostname, lower case */
-	SP_ROUTE_MATCH_ANY = 3,    /* value: NULL */
+enum sp_config_match {
+	SP_CONFIG_MATCH_PREFIX = 1, /* value: "+" and zero or more digits */
+	SP_CONFIG_MATCH_DOMAIN = 2, /* value: hostname, lower case */
+	SP_CONFIG_MATCH_ANY = 3,    /* value: NULL */
 };
 
-enum sp_route_to {
-	SP_ROUTE_TO_URI = 1,  /* target: a sip:/sips: URI, checked with sp_uri_parse */
-	SP_ROUTE_TO_PEER = 2, /* target: the peer's name; peer: its index in peers */
-	SP_ROUTE_TO_ENUM = 3, /* ask the LUF (ENUM) */
-	SP_ROUTE_TO_DNS = 4,  /* RFC 3263 on the Request-URI's host */
+enum sp_config_to {
+	SP_CONFIG_TO_URI = 1,  /* target: a sip:/sips: URI, checked with sp_uri_parse */
+	SP_CONFIG_TO_PEER = 2, /* target: the peer's name; peer: its index in peers */
+	SP_CONFIG_TO_ENUM = 3, /* ask the LUF (ENUM) */
+	SP_CONFIG_TO_DNS = 4,  /* RFC 3263 on the Request-URI's host */
 };
 
 struct sp_config_route {
-	enum sp_route_match match;
+	enum sp_config_match match;
 	char *value;
-	enum sp_route_to to;
+	enum sp_config_to to;
 	char *target;
 	size_t peer;
 };

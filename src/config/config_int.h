@@ -58,7 +58,8 @@ bool sp_cfg_list(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s, size_t *coun
 struct sp_cfg_slot sp_cfg_item(const struct sp_cfg_slot *list, void **it);
 /* A mapping whose keys must be among keys[] (NULL-terminated): slots[i]
  * receives the value of keys[i]; each unknown key is an error at the key.
- * An empty value is an empty mapping. */
+ * An empty value is an empty mapping. At the top level (empty path), keys
+ * starting with "x-" are skipped: they hold the operator's YAML anchors. */
 bool sp_cfg_map(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s, const char *const keys[],
 		struct sp_cfg_slot *slots);
 

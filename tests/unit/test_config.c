@@ -125,7 +125,7 @@ static void test_design_example(void **state)
 	snprintf(want, sizeof(want), "%s/certs/node.key", real);
 	assert_string_equal(cfg->tls.key, want);
 	assert_string_equal(cfg->tls.ca, "/etc/ssl/ca.pem");
-	assert_int_equal(cfg->store.kind, SP_STORE_SQLITE);
+	assert_int_equal(cfg->store.kind, SP_CONFIG_STORE_SQLITE);
 	snprintf(want, sizeof(want), "%s/sipeer.db", real);
 	assert_string_equal(cfg->store.path, want);
 
@@ -151,20 +151,20 @@ static void test_design_example(void **state)
 	assert_string_equal(cfg->numbering.international_prefix, "00");
 
 	assert_int_equal(cfg->route_count, 4);
-	assert_int_equal(cfg->routes[0].match, SP_ROUTE_MATCH_PREFIX);
+	assert_int_equal(cfg->routes[0].match, SP_CONFIG_MATCH_PREFIX);
 	assert_string_equal(cfg->routes[0].value, "+4722");
-	assert_int_equal(cfg->routes[0].to, SP_ROUTE_TO_URI);
+	assert_int_equal(cfg->routes[0].to, SP_CONFIG_TO_URI);
 	assert_string_equal(cfg->routes[0].target, "sip:127.0.0.1:5090");
-	assert_int_equal(cfg->routes[1].match, SP_ROUTE_MATCH_DOMAIN);
+	assert_int_equal(cfg->routes[1].match, SP_CONFIG_MATCH_DOMAIN);
 	assert_string_equal(cfg->routes[1].value, "ssp-b.test");
-	assert_int_equal(cfg->routes[1].to, SP_ROUTE_TO_PEER);
+	assert_int_equal(cfg->routes[1].to, SP_CONFIG_TO_PEER);
 	assert_string_equal(cfg->routes[1].target, "ssp-b");
 	assert_int_equal(cfg->routes[1].peer, 0);
 	assert_string_equal(cfg->routes[2].value, "+");
-	assert_int_equal(cfg->routes[2].to, SP_ROUTE_TO_ENUM);
-	assert_int_equal(cfg->routes[3].match, SP_ROUTE_MATCH_ANY);
+	assert_int_equal(cfg->routes[2].to, SP_CONFIG_TO_ENUM);
+	assert_int_equal(cfg->routes[3].match, SP_CONFIG_MATCH_ANY);
 	assert_null(cfg->routes[3].value);
-	assert_int_equal(cfg->routes[3].to, SP_ROUTE_TO_DNS);
+	assert_int_equal(cfg->routes[3].to, SP_CONFIG_TO_DNS);
 
 	assert_int_equal(cfg->peer_count, 2);
 	p = &cfg->peers[0];
@@ -274,7 +274,7 @@ static void test_design_verbatim(void **state)
 	assert_int_equal(cfg->trusted_count, 1);
 	assert_int_equal(cfg->user_count, 1);
 	assert_int_equal(cfg->route_count, 4);
-	assert_int_equal(cfg->routes[1].to, SP_ROUTE_TO_PEER);
+	assert_int_equal(cfg->routes[1].to, SP_CONFIG_TO_PEER);
 	assert_int_equal(cfg->peer_count, 1);
 	assert_int_equal(cfg->peers[0].host_count, 1);
 	assert_int_equal(cfg->peers[0].hosts[0].proto, SP_PROTO_TLS);
@@ -322,7 +322,7 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_int_equal(cfg->listen_count, 1);
 	assert_null(cfg->tls.cert);
-	assert_int_equal(cfg->store.kind, SP_STORE_SQLITE);
+	assert_int_equal(cfg->store.kind, SP_CONFIG_STORE_SQLITE);
 	assert_string_equal(cfg->store.path, "sipeer.db");
 	assert_int_equal(cfg->domain_count, 0);
 	assert_int_equal(cfg->user_count, 0);
@@ -364,6 +364,21 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->enum_.suffix_count, 0);
 	assert_string_equal(cfg->auth.realm, "a.test");
 	sp_config_free(cfg);
+
+	/* Anchors in a top-level x- key, merged into entries. */
+	cfg = load_ok("x-peer: &p { trust: trusted, transit: true }\n"
+		      "listen: [udp://127.0.0.1:5060]\n"
+		      "peers:\n  - { <<: *p, name: b }\n  - { <<: *p, name: c, trust: untrusted }\n");
+	assert_int_equal(cfg->peer_count, 2);
+	assert_true(cfg->peers[0].trusted);
+	assert_true(cfg->peers[0].transit);
+	assert_false(cfg->peers[1].trusted);
+	sp_config_free(cfg);
+	/* Only at the top level. */
+	expect_error("listen: [udp://127.0.0.1:5060]\nlog: { x-level: debug }\n", 2, 8,
+		     "log: unknown key \"x-level\"");
+	expect_error("listen: [udp://127.0.0.1:5060]\nusers:\n  - user: carol\n    password:\n",
+		     4, 5, "users[0].password: expected a string, got nothing");
 }
 
 static void test_default_is_example(void **state)
@@ -606,7 +621,7 @@ static void test_other_values(void **state)
 
 	cfg = load_ok("listen: [udp://127.0.0.1:5060]\nstore: redis://127.0.0.1:6379\n"
 		      "control: { listen: \"[::1]:8090\" }\n");
-	assert_int_equal(cfg->store.kind, SP_STORE_REDIS);
+	assert_int_equal(cfg->store.kind, SP_CONFIG_STORE_REDIS);
 	assert_string_equal(cfg->store.host, "127.0.0.1");
 	assert_int_equal(cfg->store.port, 6379);
 	check_addr(&cfg->control_listen, AF_INET6, "::1", 8090);
