@@ -213,6 +213,10 @@ const char *sp_cfg_check_hostname(struct sp_str s, bool wildcard)
 		return "not a host name (empty label)";
 	if (s.p[s.len - 1] == '-')
 		return "not a host name (a label ends with '-')";
+	/* RFC 3261 toplabel starts with a letter: "192.0.2.1" is an address,
+	 * and an address is never a domain here. */
+	if (is_digit(s.p[s.len - label]))
+		return "not a host name (the last label starts with a digit: an address?)";
 	return NULL;
 }
 

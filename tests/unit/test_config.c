@@ -608,6 +608,13 @@ static void test_other_values(void **state)
 		     "bad redis address");
 	expect_error("listen: [udp://127.0.0.1:5060]\ndomains: [\"-bad.test\"]\n", 2, 11,
 		     "not a host name");
+	expect_error("listen: [udp://127.0.0.1:5060]\ndomains: [ok.test, 192.0.2.1]\n", 2, 20,
+		     "domains[1]: \"192.0.2.1\": not a host name (the last label starts with a digit");
+	expect_error("listen: [udp://127.0.0.1:5060]\ndomains: [a..b]\n", 2, 11, "empty label");
+	expect_error("listen: [udp://127.0.0.1:5060]\ndomains: [a_b.test]\n", 2, 11,
+		     "letters, digits");
+	expect_error("listen: [udp://127.0.0.1:5060]\nenum: { suffixes: [\"e164.arpa.\"] }\n", 2,
+		     20, "empty label");
 	expect_error("listen: [udp://127.0.0.1:5060]\nnumbers: [\"+47a\"]\n", 2, 11,
 		     "must be '+' followed by digits");
 	expect_error("listen: [udp://127.0.0.1:5060]\nnumbering: { country_code: \"4711\" }\n", 2,
