@@ -442,7 +442,7 @@ static int start(struct worker *w)
 
 	if ((err = sp_loop_create((size_t)cfg->limits.transactions * 4 + 1024, &w->loop)) != 0)
 		return err;
-	if (cfg->store.kind != SP_STORE_SQLITE) {
+	if (cfg->store.kind != SP_CONFIG_STORE_SQLITE) {
 		sp_log(SP_LOG_ERR, "store: only sqlite: is built so far");
 		return SP_EINVAL;
 	}
@@ -522,18 +522,20 @@ static void stop(struct worker *w)
 	}
 	print_stats(w);
 	/* The transactions first: their destroyed() handlers free the proxy's
-	 * contexts, which are still readable then. */
+	 * contexts, which are still readable then. Then the store: closing
+	 * flushes what is queued and runs the registrar's pending answers,
+	 * which find their transactions gone and only free their contexts
+	 * (so the proxy must still exist). */
 	sp_txn_layer_destroy(w->txn);
+	if (w->loop && w->store)
+		sp_loop_fd_del(w->loop, sp_store_fd(w->store));
+	if (w->store)
+		sp_store_close(w->store);
 	sp_proxy_destroy(w->proxy);
 	if (w->tp)
 		sp_transport_destroy(w->tp);
-	if (w->loop && w->store)
-		sp_loop_fd_del(w->loop, sp_store_fd(w->store));
 	if (w->loop && w->sigfd >= 0)
 		sp_loop_fd_del(w->loop, w->sigfd);
-	/* The store flushes what is queued before it closes. */
-	if (w->store)
-		sp_store_close(w->store);
 	sp_registrar_destroy(w->reg);
 	sp_router_destroy(w->router);
 	sp_digest_free(w->digest);

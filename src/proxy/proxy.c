@@ -702,6 +702,10 @@ static int start_group(struct sp_pcall *c)
 		return -1;
 	unsigned group = c->target[c->next].group;
 	while (c->next < c->ntargets && c->target[c->next].group == group) {
+		/* The parsed request is the layer's scratch copy, valid until the
+		 * next sp_txn_request: take it again for each branch. */
+		if (!(m = sp_txn_request(c->st)) || route_prep(p, m, &rp) != 0)
+			return started ? 1 : -1;
 		unsigned i = c->next++;
 		struct target *t = &c->target[i];
 		struct branch *b = &c->branch[i];

@@ -92,11 +92,11 @@ static bool route_matches(const struct sp_router *rt, const struct sp_config_rou
 			  const struct sp_uri *u, const char *num)
 {
 	switch (ro->match) {
-	case SP_ROUTE_MATCH_ANY:
+	case SP_CONFIG_MATCH_ANY:
 		return true;
-	case SP_ROUTE_MATCH_DOMAIN:
+	case SP_CONFIG_MATCH_DOMAIN:
 		return u->scheme_id != SP_URI_TEL && sp_str_caseeq_c(u->host, ro->value);
-	case SP_ROUTE_MATCH_PREFIX:
+	case SP_CONFIG_MATCH_PREFIX:
 		return num && strncmp(num, ro->value, strlen(ro->value)) == 0;
 	}
 	return false;
@@ -145,7 +145,7 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 		if (!route_matches(rt, ro, u, num))
 			continue;
 		switch (ro->to) {
-		case SP_ROUTE_TO_URI:
+		case SP_CONFIG_TO_URI:
 			/* A fixed next hop: the request keeps its Request-URI and
 			 * goes there, like to an outbound proxy. */
 			if (sp_uri_parse(sp_str_cstr(ro->target), &tu) != 0 ||
@@ -156,7 +156,7 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 			if (sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, &dst, group++) != 0)
 				return 500;
 			break;
-		case SP_ROUTE_TO_DNS:
+		case SP_CONFIG_TO_DNS:
 			/* RFC 3263 needs the resolver; a numeric host needs none. */
 			if (u->scheme_id != SP_URI_TEL && u->host_type != SP_HOST_NAME && !r->for_us &&
 			    sp_proxy_uri_dest(u, &dst) == 0) {
@@ -166,8 +166,8 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 				unsupported = true;
 			}
 			break;
-		case SP_ROUTE_TO_PEER:
-		case SP_ROUTE_TO_ENUM:
+		case SP_CONFIG_TO_PEER:
+		case SP_CONFIG_TO_ENUM:
 			unsupported = true; /* the peering and look-up issues */
 			break;
 		}
