@@ -437,10 +437,6 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 	if (li < 0)
 		return SP_ENOENT;
 	sp_edit_init(&e);
-	sp_sockaddr_fmt(&l[li].addr, true, false, host, sizeof(host));
-	snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s", sp_proto_name(dst->proto), host, branch);
-	if ((err = sp_edit_via_prepend(&e, m, sp_str_cstr(via))) != 0)
-		return err;
 	if (t && t->uri) {
 		if ((err = sp_edit_ruri(&e, m, sp_str_cstr(t->uri))) != 0)
 			return err;
@@ -477,6 +473,12 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 				return err;
 		}
 	}
+	/* Our Via last, so that at the top of the message the Record-Route and
+	 * Route lines we add come first and the Via lines stay together. */
+	sp_sockaddr_fmt(&l[li].addr, true, false, host, sizeof(host));
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s", sp_proto_name(dst->proto), host, branch);
+	if ((err = sp_edit_via_prepend(&e, m, sp_str_cstr(via))) != 0)
+		return err;
 	sp_buf_reset(&p->out);
 	return sp_edit_serialize(m, &e, &p->out);
 }

@@ -30,7 +30,7 @@ wait "$it_sipp_pid" || it_fail "the callee did not see CANCEL, 487 and ACK"
 
 # 486 Busy Here from the callee reaches the caller; both ACKs are hop by hop.
 it_sipp_bg uas_busy -sf "$it_scen/uas_final.xml" -i 127.0.0.1 -p 5090 -m 3 -timeout 60s
-it_sipp uac_busy -sf "$it_scen/uac_final.xml" -set expect 486 -s +4722000002 127.0.0.1:5060 \
+it_sipp uac_busy -sf "$(it_scenario uac_final 486)" -s +4722000002 127.0.0.1:5060 \
   -i 127.0.0.1 -p 5070 -m 3 -r 3 && it_ok "486 Busy Here relayed" || it_fail "486"
 wait "$it_sipp_pid" || it_fail "the busy callee did not get its ACK"
 
@@ -46,7 +46,8 @@ while time.time() < end:
     except socket.timeout: pass
 ' &
 it_pids+=($!)
-it_sipp uac_408 -sf "$it_scen/uac_final.xml" -set expect 408 -s +4724000002 127.0.0.1:5060 \
+sleep 0.5 # let it bind: an ICMP error would make this a 503 test
+it_sipp uac_408 -sf "$(it_scenario uac_final 408)" -s +4724000002 127.0.0.1:5060 \
   -i 127.0.0.1 -p 5070 -m 1 && it_ok "408 from a silent next hop" || it_fail "408"
 
 # A dead next hop (nothing listens: ICMP port unreachable) then the next route.

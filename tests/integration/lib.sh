@@ -94,6 +94,14 @@ it_sipp() {
   return $rc
 }
 
+# it_scenario NAME STATUS: a copy of scenarios/NAME.xml with the final status it expects
+# (EXPECT, WANT) written in; prints its path.
+it_scenario() {
+  local out="$it_tmp/$1-$2.xml"
+  sed -e "s/\"EXPECT\"/\"$2\"/; s/\"WANT\"/\"$2\"/" "$it_scen/$1.xml" > "$out"
+  echo "$out"
+}
+
 it_done() {
   [ "$it_failed" -eq 0 ] && { echo "PASS $it_name"; exit 0; }
   exit 1

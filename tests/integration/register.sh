@@ -16,8 +16,8 @@ registrar: { min_expires: 1, default_expires: 300 }
 "
 it_start "$config"
 reg() { # reg NAME PASSWORD EXPIRES WANT
-  it_sipp "$1" -sf "$it_scen/reg.xml" -s alice -au alice -ap "$2" -set contact 127.0.0.1:5091 \
-    -set expires "$3" -set want "$4" 127.0.0.1:5060 -i 127.0.0.1 -p 5072 -m 1
+  it_sipp "$1" -sf "$(it_scenario reg "$4")" -s alice -au alice -ap "$2" -set contact 127.0.0.1:5091 \
+    -set expires "$3" 127.0.0.1:5060 -i 127.0.0.1 -p 5072 -m 1
 }
 
 reg reg_wrong wrong-password 300 401 && it_ok "wrong password: challenged again" || it_fail "wrong password"
@@ -44,18 +44,18 @@ wait "$it_sipp_pid" || it_fail "alice's phone saw a wrong message after restart"
 
 # Unregister (Expires: 0): the next call gets 480.
 reg reg_zero alice-secret 0 200 || it_fail "unregister"
-it_sipp uac_480 -sf "$it_scen/uac_final.xml" -set expect 480 -s alice 127.0.0.1:5060 \
+it_sipp uac_480 -sf "$(it_scenario uac_final 480)" -s alice 127.0.0.1:5060 \
   -i 127.0.0.1 -p 5070 -m 1 && it_ok "unregistered: 480" || it_fail "480 after unregister"
 
 # A 2-second registration expires.
 reg reg_short alice-secret 2 200 || it_fail "short REGISTER"
 sleep 3
-it_sipp uac_exp -sf "$it_scen/uac_final.xml" -set expect 480 -s alice 127.0.0.1:5060 \
+it_sipp uac_exp -sf "$(it_scenario uac_final 480)" -s alice 127.0.0.1:5060 \
   -i 127.0.0.1 -p 5070 -m 1 && it_ok "expired registration: 480" || it_fail "480 after expiry"
 
 # An unknown user is answered like a wrong password (no user enumeration).
-it_sipp reg_unknown -sf "$it_scen/reg.xml" -s mallory -au mallory -ap x -set contact 127.0.0.1:5091 \
-  -set expires 300 -set want 401 127.0.0.1:5060 -i 127.0.0.1 -p 5072 -m 1 \
+it_sipp reg_unknown -sf "$(it_scenario reg 401)" -s mallory -au mallory -ap x -set contact 127.0.0.1:5091 \
+  -set expires 300 127.0.0.1:5060 -i 127.0.0.1 -p 5072 -m 1 \
   && it_ok "unknown user: same answer as a wrong password" || it_fail "unknown user"
 
 it_alive || it_fail "sipeer stopped answering"
