@@ -310,6 +310,15 @@ static int make_digest(const struct sp_config *cfg, struct sp_digest **out)
 	dc.secret_len = strlen(cfg->auth.secret);
 	dc.nonce_ttl_s = cfg->auth.nonce_ttl;
 	dc.algs = SP_DIGEST_ALG_BIT(SP_DIGEST_SHA256) | SP_DIGEST_ALG_BIT(SP_DIGEST_MD5);
+	if (cfg->auth.algorithm_count) {
+		dc.algs = 0;
+		for (size_t i = 0; i < cfg->auth.algorithm_count; i++) {
+			enum sp_digest_alg alg;
+			bool sess;
+			if (sp_digest_alg_parse(sp_str_cstr(cfg->auth.algorithms[i]), &alg, &sess) == 0)
+				dc.algs |= SP_DIGEST_ALG_BIT(alg);
+		}
+	}
 	return sp_digest_new(&dc, out);
 }
 

@@ -1074,11 +1074,20 @@ static void build_registrar(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 	sp_cfg_pop(ld, mark);
 }
 
+/* The digest algorithms a challenge may offer (RFC 8760 names). */
+static const char *check_digest_alg(struct sp_str s)
+{
+	if (sp_str_caseeq_l(s, "MD5") || sp_str_caseeq_l(s, "SHA-256") ||
+	    sp_str_caseeq_l(s, "SHA-512-256"))
+		return NULL;
+	return "is not a digest algorithm (MD5, SHA-256 or SHA-512-256)";
+}
+
 static void build_auth(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 {
-	static const char *const keys[] = { "realm", "nonce_ttl", "secret", NULL };
+	static const char *const keys[] = { "realm", "nonce_ttl", "secret", "algorithms", NULL };
 	struct sp_config_auth *a = &ld->cfg->auth;
-	struct sp_cfg_slot sl[3];
+	struct sp_cfg_slot sl[4];
 	size_t mark = sp_cfg_push(ld, "auth");
 
 	if (sp_cfg_map(ld, s, keys, sl)) {
@@ -1097,6 +1106,12 @@ static void build_auth(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 					a->secret = sp_cfg_strdup(ld, t.p, t.len);
 			}
 			sp_cfg_pop(ld, m);
+		}
+		if (sl[3].set) {
+			str_list(ld, &sl[3], "algorithms", check_digest_alg, false, &a->algorithms,
+				 &a->algorithm_count);
+			if (a->algorithm_count == 0)
+				sp_cfg_err(ld, &sl[3], "needs at least one algorithm");
 		}
 	}
 	sp_cfg_pop(ld, mark);

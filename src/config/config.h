@@ -160,6 +160,10 @@ struct sp_config_auth {
 	uint32_t nonce_ttl;    /* seconds, 300 */
 	char *secret;          /* at least 16 characters */
 	bool secret_generated; /* true when random (absent from the file) */
+	/* Offered in challenges ("MD5", "SHA-256", "SHA-512-256" as written);
+	 * NULL/0: SHA-256 and MD5. */
+	char **algorithms;
+	size_t algorithm_count;
 };
 
 struct sp_config_limits {

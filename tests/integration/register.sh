@@ -13,6 +13,7 @@ users:
   - { user: alice, password: alice-secret, number: \"+4721000001\" }
   - { user: bob, password: bob-secret, number: \"+4721000002\" }
 registrar: { min_expires: 1, default_expires: 300 }
+auth: { algorithms: [MD5] }   # SIPp answers only the first challenge, and only MD5
 "
 it_start "$config"
 reg() { # reg NAME PASSWORD EXPIRES WANT
