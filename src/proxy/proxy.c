@@ -885,6 +885,17 @@ static void forward_targets(struct sp_proxy *p, struct sp_proxy_req *r)
 	call_check_done(c);
 }
 
+/* The answer of this node to an OPTIONS for itself (RFC 3261 section 11). */
+static void reply_options(struct sp_proxy_req *r)
+{
+	static const struct sp_str extra[] = {
+		SP_STR("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
+		       "PUBLISH, INFO, UPDATE, PRACK, REFER, REGISTER"),
+		SP_STR("Accept: application/sdp"),
+	};
+	sp_proxy_reply(r, 200, NULL, extra, 2);
+}
+
 static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 		       const struct sp_rx *rx)
 {
@@ -913,8 +924,13 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 		return;
 	}
 	err = sp_msg_max_forwards(m, &mf);
-	if (err == 0 && mf == 0 && m->method_id != SP_METHOD_OPTIONS) {
-		sp_proxy_reply(&r, 483, NULL, NULL, 0);
+	if (err == 0 && mf == 0) {
+		/* 16.3 step 3: an OPTIONS that can go no further is answered here,
+		 * as its final recipient (a SIP traceroute); anything else is 483. */
+		if (m->method_id == SP_METHOD_OPTIONS)
+			reply_options(&r);
+		else
+			sp_proxy_reply(&r, 483, NULL, NULL, 0);
 		return;
 	}
 	const struct sp_hdr *pr = sp_msg_hdr(m, SP_HDR_PROXY_REQUIRE);
@@ -960,13 +976,7 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	r.for_us = ruri->scheme_id != SP_URI_TEL && sp_proxy_host_is_ours(p, ruri->host);
 	r.ruri_user = ruri->user;
 	if (m->method_id == SP_METHOD_OPTIONS && r.for_us && ruri->user.len == 0) {
-		/* The health check: OPTIONS to the node itself. */
-		static const struct sp_str extra[] = {
-			SP_STR("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, SUBSCRIBE, NOTIFY, "
-			       "PUBLISH, INFO, UPDATE, PRACK, REFER, REGISTER"),
-			SP_STR("Accept: application/sdp"),
-		};
-		sp_proxy_reply(&r, 200, NULL, extra, 2);
+		reply_options(&r); /* the health check: OPTIONS to the node itself */
 		return;
 	}
 	if (!p->h.request) {
