@@ -309,7 +309,10 @@ static int make_digest(const struct sp_config *cfg, struct sp_digest **out)
 	dc.secret = (const uint8_t *)cfg->auth.secret;
 	dc.secret_len = strlen(cfg->auth.secret);
 	dc.nonce_ttl_s = cfg->auth.nonce_ttl;
-	dc.algs = SP_DIGEST_ALG_BIT(SP_DIGEST_SHA256) | SP_DIGEST_ALG_BIT(SP_DIGEST_MD5);
+	/* MD5 unless configured: SIPp, sipsak and many deployed phones answer
+	 * only the first challenge and know only MD5, so offering SHA-256 first
+	 * (RFC 8760) locks them out. auth.algorithms turns SHA-256 on. */
+	dc.algs = SP_DIGEST_ALG_BIT(SP_DIGEST_MD5);
 	if (cfg->auth.algorithm_count) {
 		dc.algs = 0;
 		for (size_t i = 0; i < cfg->auth.algorithm_count; i++) {

@@ -161,7 +161,7 @@ struct sp_config_auth {
 	char *secret;          /* at least 16 characters */
 	bool secret_generated; /* true when random (absent from the file) */
 	/* Offered in challenges ("MD5", "SHA-256", "SHA-512-256" as written);
-	 * NULL/0: SHA-256 and MD5. */
+	 * NULL/0: MD5 only (what every client can answer). */
 	char **algorithms;
 	size_t algorithm_count;
 };
