@@ -32,8 +32,13 @@ fuzz: setup
 bench: release
 	@bench/run
 
+# The daemon in the foreground on examples/sipeer.yaml (Ctrl-C stops it gracefully).
 run: release
-	@build/release/sipeer || true
+	@echo "sipeer: SIP on 127.0.0.1:5060 (UDP and TCP), domain sipeer.test, users alice and bob"
+	@echo "        (passwords alice-secret, bob-secret; examples/sipeer.yaml). Point a phone at it:"
+	@echo "        registrar and proxy 127.0.0.1:5060, user alice, domain sipeer.test; or try"
+	@echo "        sipsak -U -s sip:alice@127.0.0.1 -u alice -a alice-secret -C sip:alice@127.0.0.1:5077"
+	@build/release/sipeer -c examples/sipeer.yaml
 
 clean:
 	rm -rf build
