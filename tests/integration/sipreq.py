@@ -9,8 +9,11 @@ dest, method, ruri, want = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4
 extra = sys.argv[5:]
 lport = 5998
 host, port = dest.rsplit(":", 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", lport))
+v6 = host.startswith("[")
+host = host.strip("[]")
+local = "::1" if v6 else "127.0.0.1"
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((local, lport))
 s.settimeout(0.5)
 n = random.randrange(1 << 30)
 hdrs = {"Max-Forwards": "70", "CSeq": "1 %s" % method}
@@ -21,10 +24,11 @@ for h in extra:
         hdrs[name] = h.split(":", 1)[1].strip()
     else:
         lines.append(h)
-msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKreq%d\r\n"
+via_host = "[::1]" if v6 else "127.0.0.1"
+msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bKreq%d\r\n"
        "From: <sip:tester@127.0.0.1>;tag=t%d\r\nTo: <%s>\r\nCall-ID: req%d@127.0.0.1\r\n"
        "CSeq: %s\r\nMax-Forwards: %s\r\n%sContent-Length: 0\r\n\r\n"
-       % (method, ruri, lport, n, n, ruri, n, hdrs["CSeq"], hdrs["Max-Forwards"],
+       % (method, ruri, via_host, lport, n, n, ruri, n, hdrs["CSeq"], hdrs["Max-Forwards"],
           "".join(l + "\r\n" for l in lines))).encode()
 deadline = time.time() + 5
 while time.time() < deadline:
