@@ -118,7 +118,21 @@ static uint16_t route_local(struct sp_router *rt, struct sp_proxy_req *r, const 
 		if (i > 0 && b[i].q != last_q)
 			group++;
 		last_q = b[i].q;
-		if (sp_proxy_target_add(r, b[i].contact, b[i].path, NULL, group) != 0)
+		/* A phone registered over TCP or TLS is reached on the connection
+		 * it registered on (it may accept no connection of its own, and
+		 * behind NAT it cannot); the transport opens a new one to the
+		 * Contact only when that connection is gone. Path, when present,
+		 * decides the next hop instead. */
+		struct sp_dest dst;
+		struct sp_uri cu;
+		const struct sp_dest *via_conn = NULL;
+		if (b[i].has_source && b[i].source.conn && sp_proto_reliable(b[i].source.proto) &&
+		    b[i].path.len == 0 && sp_uri_parse(b[i].contact, &cu) == 0 &&
+		    sp_proxy_uri_dest(&cu, &dst) == 0 && dst.proto == b[i].source.proto) {
+			dst.conn = b[i].source.conn;
+			via_conn = &dst;
+		}
+		if (sp_proxy_target_add(r, b[i].contact, b[i].path, via_conn, group) != 0)
 			return 500;
 	}
 	return 0;
