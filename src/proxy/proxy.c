@@ -68,6 +68,7 @@ struct sp_proxy {
 	struct sp_htab calls;
 	uint32_t seq;
 	struct sp_msg *msg;   /* scratch parse of received messages */
+	struct sp_buf rxcopy; /* a received request with received=/rport= filled in */
 	struct sp_buf out;    /* scratch serialization */
 	struct sp_log_ratelimit rl_overload, rl_malformed;
 };
@@ -1073,6 +1074,51 @@ static void forward_response_stateless(struct sp_proxy *p, struct sp_msg *m)
 		p->stats.stateless_forwarded++;
 }
 
+/* RFC 3261 section 18.2.1 and RFC 3581: the top Via of a request learns
+ * where it really came from: received= when the sent-by is not the source
+ * address (or rport asks for it), rport=<port> when rport is present. The
+ * request is rewritten once, before the transaction keeps its copy, so the
+ * 100 Trying, every response and every forwarded copy carry them (a phone
+ * behind NAT learns its public address from them). Returns 0 when *m now
+ * holds the rewritten request (in p->rxcopy), SP_ENOENT when nothing was
+ * needed, or an error. */
+static int via_fill_source(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx,
+			   unsigned flags)
+{
+	const struct sp_via *via = sp_msg_via(m);
+	const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_VIA);
+	struct sp_sockaddr sent_by;
+	struct sp_edit e;
+	struct sp_sip_error err;
+	char addr[SP_SOCKADDR_STRLEN];
+	bool need_received, need_rport;
+	int rc;
+
+	if (!via || !h)
+		return SP_ENOENT;
+	need_rport = via->has_rport && via->rport == 0;
+	need_received = need_rport || sp_sockaddr_from_host(via->host, 0, &sent_by) != 0 ||
+			!sp_sockaddr_eq_host(&sent_by, &rx->src.addr);
+	if (!need_received && !need_rport)
+		return SP_ENOENT;
+	sp_edit_init(&e);
+	sp_sockaddr_fmt(&rx->src.addr, false, true, addr, sizeof(addr));
+	if ((rc = sp_edit_param_set(&e, m, h, SP_STR("received"), sp_str_cstr(addr))) != 0)
+		return rc;
+	if (need_rport &&
+	    (rc = sp_edit_param_set_u32(&e, m, h, SP_STR("rport"),
+					sp_sockaddr_port(&rx->src.addr))) != 0)
+		return rc;
+	sp_buf_reset(&p->rxcopy);
+	if ((rc = sp_edit_serialize(m, &e, &p->rxcopy)) != 0)
+		return rc;
+	/* The edited copy is framed exactly: parse it as a stream message. */
+	if ((rc = sp_msg_parse(m, p->rxcopy.p, p->rxcopy.len, flags & ~SP_PARSE_DATAGRAM, &err)) != 0 &&
+	    (rc = sp_msg_parse(m, p->rxcopy.p, p->rxcopy.len, flags, &err)) != 0)
+		return rc;
+	return 0;
+}
+
 void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 {
 	struct sp_msg *m = p->msg;
@@ -1109,6 +1155,14 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 		return;
 	}
 	p->stats.requests++;
+	if (m->method_id != SP_METHOD_ACK && (r = via_fill_source(p, m, rx, flags)) != 0 &&
+	    r != SP_ENOENT) {
+		/* Only a message at the size cap gets here: answer as is. */
+		sp_log_cid(SP_LOG_INFO, sp_msg_call_id(m), "cannot add received/rport: %s",
+			   sp_strerror(r));
+		if (sp_msg_parse(m, rx->buf, rx->len, flags, &err) != 0)
+			return;
+	}
 	struct sp_txn *st = NULL;
 	r = sp_txn_server_recv(p->txn, m, &rx->src, &st);
 	if (r == SP_TXN_ACK_STRAY) {
@@ -1156,6 +1210,7 @@ int sp_proxy_create(const struct sp_proxy_cfg *cfg, struct sp_transport *tp,
 	p->arg = arg;
 	sp_htab_init(&p->calls);
 	sp_buf_init(&p->out, OUT_MAX);
+	sp_buf_init(&p->rxcopy, OUT_MAX);
 	p->rl_overload.interval_ms = 10000;
 	p->rl_malformed.interval_ms = 10000;
 	*out = p;
@@ -1170,6 +1225,7 @@ void sp_proxy_destroy(struct sp_proxy *p)
 	 * every destroyed() handler and so frees the contexts. */
 	sp_htab_free(&p->calls);
 	sp_buf_free(&p->out);
+	sp_buf_free(&p->rxcopy);
 	free(p->msg);
 	free(p);
 }

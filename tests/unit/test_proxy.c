@@ -529,11 +529,13 @@ static void test_invite_forwarded(void **state)
 	send_tmpl(f, &f->caller, INVITE_TO_BOB("Max-Forwards: 70\n"));
 
 	struct got *tr = expect_resp(f, &f->caller, 100, 100);
-	/* Only the caller's Via, matching its INVITE. (Not checked: rport=
-	 * and received=, which nothing fills in yet; see RFC 3581 section 4.) */
+	/* Only the caller's Via, matching its INVITE, with rport= and
+	 * received= filled in (RFC 3581 section 4). */
 	assert_int_equal(via_count(tr), 1);
 	assert_string_equal(cs(f, sp_msg_via(tr->m)->branch), "z9hG4bKcaller1");
 	assert_int_equal(sp_msg_via(tr->m)->port, f->caller.port);
+	assert_int_equal(sp_msg_via(tr->m)->rport, f->caller.port);
+	assert_string_equal(cs(f, sp_msg_via(tr->m)->received), "127.0.0.1");
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_INVITE);
 	assert_int_equal(f->nhook, 1);
 	/* The target's URI is the new Request-URI. */
@@ -542,12 +544,13 @@ static void test_invite_forwarded(void **state)
 	check_our_via(f, g, f->pport);
 	assert_string_equal(lines(f, g, SP_HDR_MAX_FORWARDS), "69");
 	assert_string_equal(lines(f, g, SP_HDR_ROUTE), "");
-	/* The caller's Via stays below ours, as received (received/rport are
-	 * only added to responses). */
+	/* The caller's Via stays below ours with RFC 3581's rport= and
+	 * received= filled in (the caller asked with a bare rport). */
 	const struct sp_hdr *vh = sp_msg_hdr(g->m, SP_HDR_VIA);
 	assert_non_null(vh = sp_msg_hdr_next(g->m, vh));
 	assert_string_equal(cs(f, vh->value),
-			    expanded(f, "SIP/2.0/UDP 127.0.0.1:$U;branch=z9hG4bKcaller1;rport"));
+			    expanded(f, "SIP/2.0/UDP 127.0.0.1:$U;branch=z9hG4bKcaller1;rport=$U;"
+					"received=127.0.0.1"));
 	/* Record-Route lines come before the Via lines: the order build_forward
 	 * promises (our RR and Via at the very top of the header block). */
 	assert_true(sp_msg_hdr(g->m, SP_HDR_RECORD_ROUTE)->line_off <
