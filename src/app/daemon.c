@@ -514,14 +514,13 @@ static int start(struct worker *w)
 	pc.domains = (const char *const *)cfg->domains;
 	pc.ndomains = cfg->domain_count;
 	pc.server_name = "sipeer";
+	pc.secret = cfg->auth.secret;
 	if ((err = sp_proxy_create(&pc, w->tp, w->txn, &ph, w, &w->proxy)) != 0)
 		return err;
 
 	if ((err = sp_loop_fd_add(w->loop, sp_store_fd(w->store), SP_IO_READ, on_store, w)) != 0 ||
 	    (err = sp_loop_fd_add(w->loop, w->sigfd, SP_IO_READ, on_signal, w)) != 0)
 		return err;
-	sp_timer_init(&w->sweep);
-	sp_timer_init(&w->drain);
 	sp_timer_start(sp_loop_timers(w->loop), &w->sweep, sp_loop_now(w->loop) + SWEEP_MS, on_sweep, w);
 	return 0;
 }
@@ -569,6 +568,9 @@ int sp_daemon_run(struct sp_config *cfg, const char *path)
 	w.cfg = cfg;
 	w.path = path;
 	w.sigfd = -1;
+	/* stop() stops these even when start() failed before arming them. */
+	sp_timer_init(&w.sweep);
+	sp_timer_init(&w.drain);
 	sp_log_set_level(cfg->log_level);
 	sp_hash_seed();
 

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/hash.h"
@@ -175,6 +178,39 @@ static struct sp_str make_tag(struct sp_proxy *p, char *buf, size_t size)
 	return sp_str_make(buf, (size_t)n);
 }
 
+/* The token in our Record-Route URIs (";sp="): a keyed hash of the
+ * Call-ID. An in-dialog request is routed along its route set without the
+ * admission rules only when the Route entry naming us carries the token of
+ * its Call-ID, that is when we really Record-Routed that dialog; anything
+ * else goes through the admission rules (else "To: ;tag=x" plus a Route
+ * naming us would make this an open relay). */
+#define RR_TOKEN_LEN 16
+static void rr_token(const struct sp_proxy *p, struct sp_str call_id, char out[RR_TOKEN_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	const char *key = p->cfg.secret ? p->cfg.secret : "";
+	if (!HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)call_id.p, call_id.len,
+		  md, &mdlen) || mdlen < RR_TOKEN_LEN / 2)
+		memset(md, 0, sizeof(md));
+	for (unsigned i = 0; i < RR_TOKEN_LEN / 2; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[RR_TOKEN_LEN] = '\0';
+}
+
+static bool rr_token_ok(const struct sp_proxy *p, struct sp_msg *m, const struct sp_uri *u)
+{
+	char want[RR_TOKEN_LEN + 1];
+	struct sp_str v;
+	if (sp_uri_param(u, "sp", &v) != 0 || v.len != RR_TOKEN_LEN)
+		return false;
+	rr_token(p, sp_msg_call_id(m), want);
+	return memcmp(v.p, want, RR_TOKEN_LEN) == 0;
+}
+
 /* A stateless answer (no server transaction: caps reached, malformed). */
 static void reply_stateless(struct sp_proxy *p, struct sp_msg *m, const struct sp_dest *src,
 			    uint16_t status, const char *reason, const struct sp_str *extra,
@@ -221,6 +257,8 @@ struct route_prep {
 	struct sp_str new_ruri;  /* strict: the last Route value's URI */
 	struct sp_addr next;     /* the first Route value left, when has_next */
 	bool has_next;
+	bool verified;           /* an entry naming us (or the strict Request-URI) carries
+				  * our Record-Route token for this Call-ID */
 };
 
 static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *rp)
@@ -243,6 +281,7 @@ static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *r
 	 * hop is a strict router: the real target is the last Route value. */
 	if (ruri && total && ruri->user.len == 0 && sp_proxy_uri_is_self(p, ruri)) {
 		rp->strict = true;
+		rp->verified = rr_token_ok(p, m, ruri);
 		for (h = sp_msg_hdr(m, SP_HDR_ROUTE); h; h = sp_msg_hdr_next(m, h)) {
 			struct sp_str cur = h->value;
 			while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0)
@@ -256,6 +295,8 @@ static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *r
 		while (idx < total && sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
 			if (idx == rp->skip && rp->skip < 2 && sp_proxy_uri_is_self(p, &a.uri)) {
 				rp->skip++;
+				if (rr_token_ok(p, m, &a.uri))
+					rp->verified = true;
 			} else if (!rp->has_next) {
 				rp->next = a;
 				rp->has_next = true;
@@ -355,7 +396,7 @@ static bool is_loop(struct sp_proxy *p, struct sp_msg *m, uint64_t lh)
 
 /* ---- forwarding (16.6) ---------------------------------------------------- */
 
-static int listener_uri(struct sp_proxy *p, int li, char *buf, size_t size)
+static int listener_uri(struct sp_proxy *p, int li, const char *token, char *buf, size_t size)
 {
 	const struct sp_listener_info *l;
 	size_t n = sp_transport_listeners(p->tp, &l);
@@ -364,10 +405,10 @@ static int listener_uri(struct sp_proxy *p, int li, char *buf, size_t size)
 		return SP_EINVAL;
 	sp_sockaddr_fmt(&l[li].addr, true, false, host, sizeof(host));
 	if (l[li].proto == SP_PROTO_UDP)
-		snprintf(buf, size, "<sip:%s;lr>", host);
+		snprintf(buf, size, "<sip:%s;lr;sp=%s>", host, token);
 	else
-		snprintf(buf, size, "<sip:%s;transport=%s;lr>", host,
-			 l[li].proto == SP_PROTO_TCP ? "tcp" : "tls");
+		snprintf(buf, size, "<sip:%s;transport=%s;lr;sp=%s>", host,
+			 l[li].proto == SP_PROTO_TCP ? "tcp" : "tls", token);
 	return 0;
 }
 
@@ -429,7 +470,7 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 {
 	struct sp_edit e;
 	const struct sp_listener_info *l;
-	char via[256], host[SP_SOCKADDR_STRLEN], rr_out[128], rr_in[128], mfbuf[16];
+	char via[256], host[SP_SOCKADDR_STRLEN], rr_out[160], rr_in[160], mfbuf[16];
 	int li = sp_transport_pick_listener(p->tp, dst), err;
 	uint32_t mf = 70;
 	const struct sp_hdr *mfh = sp_msg_hdr(m, SP_HDR_MAX_FORWARDS);
@@ -463,12 +504,14 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 	if (!stateless_ack && creates_dialog(m)) {
 		/* Two entries when the request leaves by another listener, so each
 		 * side of the dialog sees the address it can reach (RFC 5658). */
-		if ((err = listener_uri(p, li, rr_out, sizeof(rr_out))) != 0 ||
+		char token[RR_TOKEN_LEN + 1];
+		rr_token(p, sp_msg_call_id(m), token);
+		if ((err = listener_uri(p, li, token, rr_out, sizeof(rr_out))) != 0 ||
 		    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Record-Route"),
 					   sp_str_cstr(rr_out))) != 0)
 			return err;
 		if (in_li >= 0 && in_li != li) {
-			if ((err = listener_uri(p, in_li, rr_in, sizeof(rr_in))) != 0 ||
+			if ((err = listener_uri(p, in_li, token, rr_in, sizeof(rr_in))) != 0 ||
 			    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Record-Route"),
 						   sp_str_cstr(rr_in))) != 0)
 				return err;
@@ -966,7 +1009,7 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	 * any other: following it blindly would make this an open relay. */
 	const struct sp_addr *to = sp_msg_to(m);
 	r.has_route = rp.has_next || rp.strict;
-	if ((r.has_route || rp.skip) && to && to->tag.len) {
+	if ((rp.skip || rp.strict) && rp.verified && to && to->tag.len) {
 		if (sp_proxy_target_add(&r, SP_STR_NULL, SP_STR_NULL, NULL, 0) != 0) {
 			sp_proxy_reply(&r, 500, NULL, NULL, 0);
 			return;
@@ -1007,10 +1050,13 @@ static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx
 	const struct sp_uri *ruri = sp_msg_ruri(m);
 	char branch[64];
 
+	uint32_t mf = 70;
 	if (!via || !ruri || route_prep(p, m, &rp) != 0)
 		return;
-	if (!rp.has_next && !rp.strict && ruri->scheme_id != SP_URI_TEL &&
-	    sp_proxy_uri_is_self(p, ruri)) {
+	/* Only the ACK of a dialog we Record-Routed goes on (nobody relays
+	 * through us), never with Max-Forwards spent or in a loop. */
+	if (!rp.verified || (sp_msg_max_forwards(m, &mf) == 0 && mf == 0) ||
+	    is_loop(p, m, loop_hash(m))) {
 		p->stats.drops_no_route++;
 		return;
 	}

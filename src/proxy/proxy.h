@@ -35,6 +35,10 @@ struct sp_proxy_cfg {
 	size_t ndomains;
 	/* Server header / User-Agent token written in our own responses. */
 	const char *server_name;
+	/* Key of the Record-Route token (auth.secret): the same on every node
+	 * and across restarts, or in-dialog requests of older dialogs are
+	 * treated as new ones. */
+	const char *secret;
 };
 
 /* One request being decided. Valid during the request() call; after

@@ -15,12 +15,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "core/err.h"
 #include "core/timer.h"
 #include "io/loop.h"
 #include "proxy/proxy.h"
 #include "sip/addr.h"
 #include "sip/msg.h"
+
+/* The key of the proxy's Record-Route tokens in these tests. */
+#define TEST_SECRET "test-secret-0123456789"
 #include "sip/via.h"
 #include "transport/transport.h"
 #include "txn/txn.h"
@@ -203,6 +209,7 @@ static int setup_n(void **state, size_t nls)
 	assert_int_equal(sp_txn_layer_create(&xc, sp_loop_timers(f->loop), &xo, f, &f->txn), 0);
 	memset(&pc, 0, sizeof(pc));
 	pc.server_name = "sipeer-test";
+	pc.secret = TEST_SECRET;
 	assert_int_equal(sp_proxy_create(&pc, f->tp, f->txn, &ph, f, &f->proxy), 0);
 	peer_open(f, &f->caller);
 	peer_open(f, &f->callee);
@@ -338,9 +345,26 @@ static void expect_nothing(struct fx *f, struct peer *p, unsigned ms)
 
 /* ---- building and reading messages ---------------------------------------- */
 
+/* The Record-Route token the proxy gives the dialog of Call-ID call-1@test
+ * (HMAC-SHA256 of the Call-ID keyed with the fixture's secret, 8 bytes in
+ * hex), computed here independently of proxy.c. */
+static char rr_token_call1[17];
+
+static void compute_token(void)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	static const char cid[] = "call-1@test";
+	HMAC(EVP_sha256(), TEST_SECRET, (int)strlen(TEST_SECRET), (const unsigned char *)cid,
+	     strlen(cid), md, &len);
+	for (unsigned i = 0; i < 8; i++)
+		snprintf(rr_token_call1 + 2 * i, 3, "%02x", md[i]);
+}
+
 /* Expands a template: "\n" becomes CRLF and $P (proxy), $Q (the second
- * proxy listener), $U (caller), $C (callee), $D (callee2) become ports, so
- * that the messages below read like what goes on the wire. */
+ * proxy listener), $U (caller), $C (callee), $D (callee2) become ports, $T
+ * the Record-Route token of Call-ID call-1@test, so that the messages below
+ * read like what goes on the wire. */
 static size_t expand(const struct fx *f, const char *t, char *out, size_t size)
 {
 	size_t n = 0;
@@ -357,9 +381,13 @@ static size_t expand(const struct fx *f, const char *t, char *out, size_t size)
 			case 'U': port = f->caller.port; break;
 			case 'C': port = f->callee.port; break;
 			case 'D': port = f->callee2.port; break;
+			case 'T': break;
 			default: fail_msg("bad template variable $%c", *t);
 			}
-			snprintf(tmp, sizeof(tmp), "%u", port);
+			if (*t == 'T')
+				add = rr_token_call1;
+			else
+				snprintf(tmp, sizeof(tmp), "%u", port);
 		} else {
 			tmp[0] = *t;
 			tmp[1] = 0;
@@ -540,7 +568,7 @@ static void test_invite_forwarded(void **state)
 	assert_int_equal(f->nhook, 1);
 	/* The target's URI is the new Request-URI. */
 	assert_string_equal(cs(f, g->m->ruri_raw), expanded(f, "sip:bob@127.0.0.1:$C"));
-	assert_string_equal(lines(f, g, SP_HDR_RECORD_ROUTE), expanded(f, "<sip:127.0.0.1:$P;lr>"));
+	assert_string_equal(lines(f, g, SP_HDR_RECORD_ROUTE), expanded(f, "<sip:127.0.0.1:$P;lr;sp=$T>"));
 	check_our_via(f, g, f->pport);
 	assert_string_equal(lines(f, g, SP_HDR_MAX_FORWARDS), "69");
 	assert_string_equal(lines(f, g, SP_HDR_ROUTE), "");
@@ -566,7 +594,7 @@ static void test_invite_max_forwards_added(void **state)
 	expect_resp(f, &f->caller, 100, 100);
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_INVITE);
 	assert_string_equal(lines(f, g, SP_HDR_MAX_FORWARDS), "70");
-	assert_string_equal(lines(f, g, SP_HDR_RECORD_ROUTE), expanded(f, "<sip:127.0.0.1:$P;lr>"));
+	assert_string_equal(lines(f, g, SP_HDR_RECORD_ROUTE), expanded(f, "<sip:127.0.0.1:$P;lr;sp=$T>"));
 	check_our_via(f, g, f->pport);
 }
 
@@ -579,7 +607,7 @@ static void test_invite_record_route_stacked(void **state)
 		  INVITE_TO_BOB("Max-Forwards: 10\nRecord-Route: <sip:192.0.2.9;lr>\n"));
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_INVITE);
 	assert_string_equal(lines(f, g, SP_HDR_RECORD_ROUTE),
-			    expanded(f, "<sip:127.0.0.1:$P;lr> | <sip:192.0.2.9;lr>"));
+			    expanded(f, "<sip:127.0.0.1:$P;lr;sp=$T> | <sip:192.0.2.9;lr>"));
 	assert_string_equal(lines(f, g, SP_HDR_MAX_FORWARDS), "9");
 }
 
@@ -597,14 +625,14 @@ static void test_invite_double_record_route(void **state)
 	send_raw(&f->caller, "127.0.0.2", f->pport2, buf, n);
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_INVITE);
 	assert_string_equal(lines(f, g, SP_HDR_RECORD_ROUTE),
-			    expanded(f, "<sip:127.0.0.1:$P;lr> | <sip:127.0.0.2:$Q;lr>"));
+			    expanded(f, "<sip:127.0.0.1:$P;lr;sp=$T> | <sip:127.0.0.2:$Q;lr;sp=$T>"));
 	check_our_via(f, g, f->pport);
 	/* The callee's 200 reaches the caller from the listener it used. */
 	respond(f, &f->callee, g, 200, "OK");
 	struct got *ok = expect_resp(f, &f->caller, 200, 101);
 	assert_int_equal(ntohl(ok->from.sin_addr.s_addr), 0x7f000002); /* 127.0.0.2 */
 	assert_string_equal(lines(f, ok, SP_HDR_RECORD_ROUTE),
-			    expanded(f, "<sip:127.0.0.1:$P;lr> | <sip:127.0.0.2:$Q;lr>"));
+			    expanded(f, "<sip:127.0.0.1:$P;lr;sp=$T> | <sip:127.0.0.2:$Q;lr;sp=$T>"));
 
 	/* The callee's BYE along its route set: both our entries are ours and
 	 * are removed; it goes to the caller's contact. */
@@ -612,7 +640,7 @@ static void test_invite_double_record_route(void **state)
 		   "BYE sip:alice@127.0.0.1:$U SIP/2.0\n"
 		   "Via: SIP/2.0/UDP 127.0.0.1:$C;branch=z9hG4bKbye2;rport\n"
 		   "Max-Forwards: 70\n"
-		   "Route: <sip:127.0.0.1:$P;lr>, <sip:127.0.0.2:$Q;lr>\n"
+		   "Route: <sip:127.0.0.1:$P;lr;sp=$T>, <sip:127.0.0.2:$Q;lr;sp=$T>\n"
 		   "From: <sip:bob@127.0.0.1>;tag=callee1\n"
 		   "To: <sip:alice@127.0.0.1>;tag=alice1\n"
 		   "Call-ID: call-1@test\n"
@@ -635,7 +663,7 @@ static void test_loose_route_one_line(void **state)
 	struct fx *f = *state;
 	send_tmpl(f, &f->caller,
 		  BYE("sip:bob@127.0.0.1:$D",
-		      "Route: <sip:127.0.0.1:$P;lr>, <sip:127.0.0.1:$C;lr>\n"));
+		      "Route: <sip:127.0.0.1:$P;lr;sp=$T>, <sip:127.0.0.1:$C;lr>\n"));
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_BYE);
 	assert_string_equal(lines(f, g, SP_HDR_ROUTE), expanded(f, "<sip:127.0.0.1:$C;lr>"));
 	assert_string_equal(cs(f, g->m->ruri_raw), expanded(f, "sip:bob@127.0.0.1:$D"));
@@ -653,12 +681,39 @@ static void test_loose_route_one_line(void **state)
 	assert_string_equal(cs(f, sp_msg_via(ok->m)->branch), "z9hG4bKbye1");
 }
 
+/* A To tag and a Route naming the proxy are not enough to be relayed: the
+ * entry must carry the token of a dialog the proxy Record-Routed, else the
+ * request goes through the admission step like a new one (here: 404). */
+static void test_in_dialog_without_token(void **state)
+{
+	struct fx *f = *state;
+	send_tmpl(f, &f->caller,
+		  BYE("sip:bob@127.0.0.1:$D",
+		      "Route: <sip:127.0.0.1:$P;lr>, <sip:127.0.0.1:$C;lr>\n"));
+	expect_resp(f, &f->caller, 404, 200);
+	assert_int_equal(f->nhook, 1);
+	assert_int_equal(f->callee.n, 0);
+	assert_int_equal(f->callee2.n, 0);
+}
+
+static void test_in_dialog_wrong_token(void **state)
+{
+	struct fx *f = *state;
+	send_tmpl(f, &f->caller,
+		  BYE("sip:bob@127.0.0.1:$D",
+		      "Route: <sip:127.0.0.1:$P;lr;sp=0123456789abcdef>, <sip:127.0.0.1:$C;lr>\n"));
+	expect_resp(f, &f->caller, 404, 200);
+	assert_int_equal(f->nhook, 1);
+	assert_int_equal(f->callee.n, 0);
+	assert_int_equal(f->callee2.n, 0);
+}
+
 static void test_loose_route_two_lines(void **state)
 {
 	struct fx *f = *state;
 	send_tmpl(f, &f->caller,
 		  BYE("sip:bob@127.0.0.1:$D",
-		      "Route: <sip:127.0.0.1:$P;lr>\nRoute: <sip:127.0.0.1:$C;lr>, <sip:192.0.2.7;lr>\n"));
+		      "Route: <sip:127.0.0.1:$P;lr;sp=$T>\nRoute: <sip:127.0.0.1:$C;lr>, <sip:192.0.2.7;lr>\n"));
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_BYE);
 	assert_string_equal(lines(f, g, SP_HDR_ROUTE),
 			    expanded(f, "<sip:127.0.0.1:$C;lr>, <sip:192.0.2.7;lr>"));
@@ -670,7 +725,7 @@ static void test_loose_route_two_lines(void **state)
 static void test_route_only_self(void **state)
 {
 	struct fx *f = *state;
-	send_tmpl(f, &f->caller, BYE("sip:bob@127.0.0.1:$C", "Route: <sip:127.0.0.1:$P;lr>\n"));
+	send_tmpl(f, &f->caller, BYE("sip:bob@127.0.0.1:$C", "Route: <sip:127.0.0.1:$P;lr;sp=$T>\n"));
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_BYE);
 	assert_null(sp_msg_hdr(g->m, SP_HDR_ROUTE));
 	assert_string_equal(cs(f, g->m->ruri_raw), expanded(f, "sip:bob@127.0.0.1:$C"));
@@ -683,7 +738,7 @@ static void test_route_only_self(void **state)
 static void test_strict_router(void **state)
 {
 	struct fx *f = *state;
-	send_tmpl(f, &f->caller, BYE("sip:127.0.0.1:$P;lr", "Route: <sip:bob@127.0.0.1:$C>\n"));
+	send_tmpl(f, &f->caller, BYE("sip:127.0.0.1:$P;lr;sp=$T", "Route: <sip:bob@127.0.0.1:$C>\n"));
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_BYE);
 	assert_string_equal(cs(f, g->m->ruri_raw), expanded(f, "sip:bob@127.0.0.1:$C"));
 	assert_null(sp_msg_hdr(g->m, SP_HDR_ROUTE));
@@ -698,7 +753,7 @@ static void test_strict_router_then_loose(void **state)
 {
 	struct fx *f = *state;
 	send_tmpl(f, &f->caller,
-		  BYE("sip:127.0.0.1:$P;lr",
+		  BYE("sip:127.0.0.1:$P;lr;sp=$T",
 		      "Route: <sip:127.0.0.1:$C;lr>\nRoute: <sip:bob@127.0.0.1:$D>\n"));
 	struct got *g = expect_req(f, &f->callee, SP_METHOD_BYE);
 	assert_string_equal(cs(f, g->m->ruri_raw), expanded(f, "sip:bob@127.0.0.1:$D"));
@@ -722,7 +777,7 @@ static void test_responses_relayed(void **state)
 	assert_string_equal(cs(f, sp_msg_to(ring->m)->tag), "callee1");
 	/* The callee's copy of our Record-Route comes back unchanged. */
 	assert_string_equal(lines(f, ring, SP_HDR_RECORD_ROUTE),
-			    expanded(f, "<sip:127.0.0.1:$P;lr>"));
+			    expanded(f, "<sip:127.0.0.1:$P;lr;sp=$T>"));
 
 	respond(f, &f->callee, inv, 200, "OK");
 	struct got *ok = expect_resp(f, &f->caller, 200, 101);
@@ -738,7 +793,7 @@ static void test_responses_relayed(void **state)
 		  "ACK sip:bob@127.0.0.1:$C SIP/2.0\n"
 		  "Via: SIP/2.0/UDP 127.0.0.1:$U;branch=z9hG4bKack1;rport\n"
 		  "Max-Forwards: 70\n"
-		  "Route: <sip:127.0.0.1:$P;lr>\n"
+		  "Route: <sip:127.0.0.1:$P;lr;sp=$T>\n"
 		  "From: <sip:alice@127.0.0.1>;tag=alice1\n"
 		  "To: <sip:bob@127.0.0.1>;tag=callee1\n"
 		  "Call-ID: call-1@test\n"
@@ -943,7 +998,7 @@ static void test_serial_failover(void **state)
 	check_our_via(f, second, f->pport);
 	assert_string_equal(lines(f, second, SP_HDR_MAX_FORWARDS), "69");
 	assert_string_equal(lines(f, second, SP_HDR_RECORD_ROUTE),
-			    expanded(f, "<sip:127.0.0.1:$P;lr>"));
+			    expanded(f, "<sip:127.0.0.1:$P;lr;sp=$T>"));
 	respond(f, &f->callee, second, 200, "OK");
 
 	/* Only the 200 reaches the caller: the 503 was never relayed. */
@@ -971,8 +1026,11 @@ static void test_all_targets_fail(void **state)
 
 int main(void)
 {
+	compute_token();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_invite_forwarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_dialog_without_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_dialog_wrong_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_max_forwards_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_record_route_stacked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_double_record_route, setup2, teardown),
