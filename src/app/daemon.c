@@ -515,6 +515,7 @@ static int start(struct worker *w)
 	pc.ndomains = cfg->domain_count;
 	pc.server_name = "sipeer";
 	pc.secret = cfg->auth.secret;
+	pc.timers = sp_loop_timers(w->loop);
 	if ((err = sp_proxy_create(&pc, w->tp, w->txn, &ph, w, &w->proxy)) != 0)
 		return err;
 

@@ -31,6 +31,7 @@ struct target {
 struct branch {
 	struct sp_pcall *call;
 	struct sp_txn *ct;
+	struct sp_timer timer_c; /* INVITE only: ringing without an answer (16.6 step 11) */
 	bool started;
 	bool done;
 };
@@ -498,6 +499,10 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 	}
 	if ((err = route_edit(&e, m, rp)) != 0)
 		return err;
+	/* A datagram may omit Content-Length; a stream may not (RFC 3261
+	 * section 18.3): write it whenever it is missing. */
+	if (m->content_length < 0 && (err = sp_edit_body(&e, m, m->body)) != 0)
+		return err;
 	if (t && t->route &&
 	    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Route"), sp_str_cstr(t->route))) != 0)
 		return err;
@@ -604,6 +609,8 @@ static int relay(struct sp_proxy *p, struct sp_pcall *c, struct sp_msg *resp, bo
 	sp_edit_init(&e);
 	if ((err = sp_edit_via_pop(&e, resp)) != 0)
 		return err;
+	if (resp->content_length < 0 && (err = sp_edit_body(&e, resp, resp->body)) != 0)
+		return err;
 	sp_buf_reset(&p->out);
 	if ((err = sp_edit_serialize(resp, &e, &p->out)) != 0)
 		return err;
@@ -663,6 +670,20 @@ static void cancel_pending(struct sp_pcall *c)
 	}
 }
 
+/* Timer C: a branch that rings too long is cancelled and counts as 408,
+ * so the caller is not left ringing forever and serial forking goes on. */
+static void on_timer_c(struct sp_timer *t, void *arg)
+{
+	struct branch *b = arg;
+	if (b->done || !b->ct)
+		return;
+	sp_log(SP_LOG_INFO, "Timer C: a branch rang for %u s without an answer: cancelled",
+	       b->call->p->cfg.timer_c_ms / 1000);
+	sp_txn_client_cancel(b->ct);
+	branch_final(b, 408, NULL);
+	call_check_done(b->call);
+}
+
 static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp)
 {
 	struct branch *b = arg;
@@ -671,12 +692,17 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 	uint16_t status = resp->status;
 
 	if (status < 200) {
+		if (status > 100 && sp_timer_armed(&b->timer_c))
+			sp_timer_start(p->cfg.timers, &b->timer_c, sp_now_ms() + p->cfg.timer_c_ms,
+				       on_timer_c, b);
 		if (status > 100 && !c->final_sent)
 			relay(p, c, resp, false);
 		if (c->cancelled)
 			sp_txn_client_cancel(ct);
 		return;
 	}
+	if (p->cfg.timers)
+		sp_timer_stop(p->cfg.timers, &b->timer_c);
 	if (status < 300) {
 		/* Every 2xx goes up at once (16.7 step 5), and the others stop. */
 		b->done = true;
@@ -695,9 +721,16 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 	call_check_done(c);
 }
 
+static void stop_timer_c(struct branch *b)
+{
+	if (b->call->p->cfg.timers)
+		sp_timer_stop(b->call->p->cfg.timers, &b->timer_c);
+}
+
 static void on_branch_timeout(void *arg, struct sp_txn *ct)
 {
 	struct branch *b = arg;
+	stop_timer_c(b);
 	if (b->done)
 		return;
 	branch_final(b, 408, NULL);
@@ -707,6 +740,7 @@ static void on_branch_timeout(void *arg, struct sp_txn *ct)
 static void on_branch_error(void *arg, struct sp_txn *ct, int err)
 {
 	struct branch *b = arg;
+	stop_timer_c(b);
 	if (b->done)
 		return;
 	sp_log(SP_LOG_INFO, "next hop failed (%s): trying the next target", sp_strerror(err));
@@ -717,6 +751,7 @@ static void on_branch_error(void *arg, struct sp_txn *ct, int err)
 static void on_branch_destroyed(void *arg, struct sp_txn *ct)
 {
 	struct branch *b = arg;
+	stop_timer_c(b);
 	b->ct = NULL;
 	if (!b->done) {
 		b->done = true;
@@ -761,6 +796,7 @@ static int start_group(struct sp_pcall *c)
 
 		b->call = c;
 		b->started = true;
+		sp_timer_init(&b->timer_c);
 		if ((err = next_hop(m, &rp, t, &dst)) != 0) {
 			sp_log_cid(SP_LOG_NOTICE, sp_msg_call_id(m),
 				   "target %s has no usable next hop (%s)", t->uri ? t->uri : "(R-URI)",
@@ -781,6 +817,9 @@ static int start_group(struct sp_pcall *c)
 		}
 		p->stats.forwarded++;
 		started = 1;
+		if (c->invite && p->cfg.timers)
+			sp_timer_start(p->cfg.timers, &b->timer_c, sp_now_ms() + p->cfg.timer_c_ms,
+				       on_timer_c, b);
 	}
 	return started;
 }
@@ -1083,7 +1122,12 @@ static void forward_response_stateless(struct sp_proxy *p, struct sp_msg *m)
 	bool have_next = false;
 	unsigned n = 0;
 
-	if (!top || !via_is_self(p, top)) {
+	const struct sp_cseq *cs = sp_msg_cseq(m);
+	/* Only what the transaction layer cannot match by design goes on: a
+	 * 2xx to an INVITE retransmitted after the transaction ended. Anything
+	 * else would let a forged response aim us at any address. */
+	if (!top || !via_is_self(p, top) || m->status < 200 || m->status > 299 || !cs ||
+	    cs->method_id != SP_METHOD_INVITE) {
 		p->stats.drops_stray_response++;
 		return;
 	}
@@ -1249,6 +1293,8 @@ int sp_proxy_create(const struct sp_proxy_cfg *cfg, struct sp_transport *tp,
 		return SP_ENOMEM;
 	}
 	p->cfg = *cfg;
+	if (!p->cfg.timer_c_ms)
+		p->cfg.timer_c_ms = 181000;
 	p->tp = tp;
 	p->txn = txn;
 	if (h)

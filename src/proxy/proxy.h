@@ -39,6 +39,10 @@ struct sp_proxy_cfg {
 	 * and across restarts, or in-dialog requests of older dialogs are
 	 * treated as new ones. */
 	const char *secret;
+	/* Timer C (RFC 3261 16.6 step 11) runs on the worker's timer heap
+	 * (the loop's clock, sp_now_ms); NULL: no Timer C. timer_c_ms 0: 181 s. */
+	struct sp_timers *timers;
+	uint32_t timer_c_ms;
 };
 
 /* One request being decided. Valid during the request() call; after

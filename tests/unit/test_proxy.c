@@ -35,6 +35,7 @@
 #define DGRAM 4096    /* every message of these tests fits */
 #define NGOT 12       /* parsed messages kept alive at once */
 #define WAIT_MS 1000  /* the longest wait for one expected message */
+#define TIMER_C_MS 600
 
 /* A plain UDP socket playing a user agent ("caller", "callee"). The loop
  * watches it, so whatever the proxy sends is queued while the loop runs. */
@@ -210,6 +211,9 @@ static int setup_n(void **state, size_t nls)
 	memset(&pc, 0, sizeof(pc));
 	pc.server_name = "sipeer-test";
 	pc.secret = TEST_SECRET;
+	/* Timer C short enough for a test, long enough for the others. */
+	pc.timers = sp_loop_timers(f->loop);
+	pc.timer_c_ms = TIMER_C_MS;
 	assert_int_equal(sp_proxy_create(&pc, f->tp, f->txn, &ph, f, &f->proxy), 0);
 	peer_open(f, &f->caller);
 	peer_open(f, &f->callee);
@@ -955,6 +959,23 @@ static void test_cancel(void **state)
 }
 
 /* A CANCEL that matches nothing is answered 481 and goes nowhere. */
+/* Timer C (16.6 step 11): a callee that rings and never answers is
+ * cancelled and the caller gets 408, instead of ringing forever. */
+static void test_timer_c(void **state)
+{
+	struct fx *f = *state;
+	add_target(f, "sip:bob@127.0.0.1:$C", 0);
+	send_tmpl(f, &f->caller, INVITE_TO_BOB("Max-Forwards: 70\n"));
+	struct got *inv = expect_req(f, &f->callee, SP_METHOD_INVITE);
+	respond(f, &f->callee, inv, 180, "Ringing");
+	expect_resp(f, &f->caller, 180, 101);
+	/* Nothing more from the callee: after Timer C the CANCEL goes down and
+	 * the 408 goes up. */
+	struct got *can = expect_req(f, &f->callee, SP_METHOD_CANCEL);
+	assert_string_equal(cs(f, sp_msg_cseq(can->m)->method), "CANCEL");
+	expect_resp(f, &f->caller, 408, 200);
+}
+
 static void test_cancel_unknown(void **state)
 {
 	struct fx *f = *state;
@@ -1030,6 +1051,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_invite_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_dialog_without_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_dialog_wrong_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_max_forwards_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_record_route_stacked, setup, teardown),
