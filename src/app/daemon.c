@@ -42,6 +42,7 @@ struct worker {
 	struct sp_proxy *proxy;
 	struct sp_router *router;
 	struct sp_listen_spec *listen;
+	char *secret;   /* the running auth.secret (nonces, Record-Route tokens) */
 	int sigfd;
 	struct sp_timer sweep;
 	struct sp_timer drain;
@@ -294,20 +295,22 @@ static void on_drain(struct sp_timer *t, void *arg)
 {
 	struct worker *w = arg;
 	uint64_t now = sp_loop_now(w->loop);
-	if (sp_store_pending(w->store) == 0 && (sp_txn_count(w->txn) == 0 || now >= w->stop_deadline)) {
+	if ((sp_store_pending(w->store) == 0 && sp_txn_count(w->txn) == 0) || now >= w->stop_deadline) {
 		sp_loop_stop(w->loop);
 		return;
 	}
 	sp_timer_start(sp_loop_timers(w->loop), &w->drain, now + 100, on_drain, w);
 }
 
-static int make_digest(const struct sp_config *cfg, struct sp_digest **out)
+static int make_digest(const struct sp_config *cfg, const char *secret, struct sp_digest **out)
 {
 	struct sp_digest_config dc;
 	memset(&dc, 0, sizeof(dc));
 	dc.realm = sp_str_cstr(cfg->auth.realm);
-	dc.secret = (const uint8_t *)cfg->auth.secret;
-	dc.secret_len = strlen(cfg->auth.secret);
+	dc.secret = (const uint8_t *)secret;
+	dc.secret_len = strlen(secret);
+	if (dc.secret_len > 64) /* the nonce key's size; longer secrets add nothing */
+		dc.secret_len = 64;
 	dc.nonce_ttl_s = cfg->auth.nonce_ttl;
 	/* MD5 unless configured: SIPp, sipsak and many deployed phones answer
 	 * only the first challenge and know only MD5, so offering SHA-256 first
@@ -362,24 +365,27 @@ static void reload(struct worker *w)
 		return;
 	}
 	free(diag);
-	if (sp_router_create(ncfg, w->reg, &nrt) != 0 || make_digest(ncfg, &ndg) != 0) {
-		sp_log(SP_LOG_ERR, "reload failed: out of memory; the previous configuration stays");
+	/* A generated secret would change on every reload and void every
+	 * outstanding nonce and Record-Route token: the running one stays
+	 * unless the file sets one. */
+	char *nsecret = ncfg->auth.secret_generated ? strdup(w->secret) : strdup(ncfg->auth.secret);
+	if (!nsecret || sp_router_create(ncfg, w->reg, &nrt) != 0 ||
+	    make_digest(ncfg, nsecret, &ndg) != 0) {
+		sp_log(SP_LOG_ERR, "reload failed; the previous configuration stays");
 		sp_router_destroy(nrt);
 		sp_config_free(ncfg);
+		free(nsecret);
 		return;
 	}
 	if (!same_listeners(w->cfg, ncfg))
 		sp_log(SP_LOG_WARN, "reload: listen changes take effect at the next start");
 	sp_router_destroy(w->router);
 	w->router = nrt;
-	/* A generated secret would change on every reload and void every
-	 * outstanding nonce: keep the running one then. */
-	if (ncfg->auth.secret_generated && strcmp(ncfg->auth.realm, w->cfg->auth.realm) == 0) {
-		sp_digest_free(ndg);
-	} else {
-		sp_digest_free(w->digest);
-		w->digest = ndg;
-	}
+	sp_digest_free(w->digest);
+	w->digest = ndg;
+	sp_proxy_set_secret(w->proxy, nsecret);
+	free(w->secret);
+	w->secret = nsecret;
 	sp_proxy_set_domains(w->proxy, (const char *const *)ncfg->domains, ncfg->domain_count);
 	sp_log_set_level(ncfg->log_level);
 	sp_config_free(w->cfg);
@@ -400,6 +406,7 @@ static void on_signal(int fd, unsigned events, void *arg)
 			       si.ssi_signo);
 			w->stopping = true;
 			w->stop_deadline = sp_loop_now(w->loop) + DRAIN_MS;
+			sp_proxy_shutdown(w->proxy);
 			sp_timer_start(sp_loop_timers(w->loop), &w->drain, sp_loop_now(w->loop), on_drain, w);
 		} else {
 			sp_loop_stop(w->loop);
@@ -473,7 +480,9 @@ static int start(struct worker *w)
 		sp_log(SP_LOG_ERR, "registrar: %s", sp_strerror(err));
 		return err;
 	}
-	if ((err = make_digest(cfg, &w->digest)) != 0) {
+	if (!(w->secret = strdup(cfg->auth.secret)))
+		return SP_ENOMEM;
+	if ((err = make_digest(cfg, w->secret, &w->digest)) != 0) {
 		sp_log(SP_LOG_ERR, "auth: %s", sp_strerror(err));
 		return err;
 	}
@@ -514,7 +523,7 @@ static int start(struct worker *w)
 	pc.domains = (const char *const *)cfg->domains;
 	pc.ndomains = cfg->domain_count;
 	pc.server_name = "sipeer";
-	pc.secret = cfg->auth.secret;
+	pc.secret = w->secret;
 	pc.timers = sp_loop_timers(w->loop);
 	if ((err = sp_proxy_create(&pc, w->tp, w->txn, &ph, w, &w->proxy)) != 0)
 		return err;
@@ -554,6 +563,7 @@ static void stop(struct worker *w)
 	if (w->loop)
 		sp_loop_destroy(w->loop);
 	free(w->listen);
+	free(w->secret);
 	if (w->sigfd >= 0)
 		close(w->sigfd);
 	sp_config_free(w->cfg);
@@ -589,7 +599,7 @@ int sp_daemon_run(struct sp_config *cfg, const char *path)
 		return 1;
 	}
 	if ((err = start(&w)) != 0) {
-		sp_log(SP_LOG_ERR, "sipeer could not start: %s", sp_strerror(err));
+		sp_log(SP_LOG_ERR, "sipeer could not start (see the lines above)");
 		rc = 1;
 		goto out;
 	}

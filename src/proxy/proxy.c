@@ -1322,6 +1322,29 @@ void sp_proxy_destroy(struct sp_proxy *p)
 	free(p);
 }
 
+static bool shutdown_call(struct sp_hnode *n, void *arg)
+{
+	struct sp_pcall *c = (struct sp_pcall *)n;
+	static const struct sp_str ra[] = { SP_STR("Retry-After: 30") };
+	if (!c->st || c->final_sent || c->pending)
+		return true;
+	c->cancelled = true;
+	cancel_pending(c);
+	c->final_sent = true;
+	reply_txn(c->p, c->st, 503, "Shutting down", ra, 1);
+	return true;
+}
+
+void sp_proxy_shutdown(struct sp_proxy *p)
+{
+	sp_htab_foreach(&p->calls, shutdown_call, NULL);
+}
+
+void sp_proxy_set_secret(struct sp_proxy *p, const char *secret)
+{
+	p->cfg.secret = secret;
+}
+
 void sp_proxy_set_domains(struct sp_proxy *p, const char *const *domains, size_t n)
 {
 	p->cfg.domains = domains;

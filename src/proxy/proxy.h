@@ -68,6 +68,12 @@ int sp_proxy_create(const struct sp_proxy_cfg *cfg, struct sp_transport *tp,
 		    struct sp_txn_layer *txn, const struct sp_proxy_h *h, void *arg,
 		    struct sp_proxy **out);
 void sp_proxy_destroy(struct sp_proxy *p);
+/* Graceful stop: every request still waiting for its branches is answered
+ * 503 (Retry-After) and its branches are cancelled, so neither side keeps
+ * ringing; 2xx that still arrive are passed on. */
+void sp_proxy_shutdown(struct sp_proxy *p);
+/* A reload changes the Record-Route key (the string must outlive its use). */
+void sp_proxy_set_secret(struct sp_proxy *p, const char *secret);
 /* A reload changes the domains (the array must outlive its use). */
 void sp_proxy_set_domains(struct sp_proxy *p, const char *const *domains, size_t n);
 

@@ -9,6 +9,10 @@ listen:
   - udp://127.0.0.1:5060
 store: sqlite:$it_tmp/sipeer.db
 domains: [sipeer.test]
+trusted: [\"127.0.0.1/32\"]
+routes:
+  - match: { prefix: \"+4722\" }
+    to: \"sip:127.0.0.1:5090\"
 "
 printf '%s\n' "$good" > "$it_tmp/good.yaml"
 printf 'listen:\n  - udp://127.0.0.1:99999\ndomains: [sipeer.test]\nbogus: 1\n' > "$it_tmp/bad.yaml"
@@ -21,6 +25,17 @@ grep -q "^$it_tmp/bad.yaml:2:[0-9]*: " "$it_tmp/check.out" || it_fail "no FILE:L
 grep -q "^$it_tmp/bad.yaml:4:1: " "$it_tmp/check.out" || it_fail "no FILE:LINE:COL error for the unknown key: $(cat "$it_tmp/check.out")"
 [ "$it_failed" -eq 0 ] && it_ok "--check reports FILE:LINE:COL errors and exits 1"
 "$it_bin" -c "$it_tmp/bad.yaml" >/dev/null 2>&1 && it_fail "the daemon started on a bad file"
+
+# A port already taken: a clear error and exit 1, not a crash.
+printf 'listen:\n  - udp://127.0.0.1:5091\nstore: sqlite:%s/busy.db\n' "$it_tmp" > "$it_tmp/busy.yaml"
+python3 -c 'import socket,subprocess,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 5091))
+r = subprocess.run([sys.argv[1], "-c", sys.argv[2]], capture_output=True, timeout=20)
+sys.stderr.buffer.write(r.stderr); sys.exit(r.returncode)' "$it_bin" "$it_tmp/busy.yaml" 2>"$it_tmp/busy.log"
+rc=$?
+[ $rc -eq 1 ] && grep -q "cannot listen on UDP 127.0.0.1:5091" "$it_tmp/busy.log" \
+  && ! grep -q "Sanitizer\|runtime error" "$it_tmp/busy.log" \
+  && it_ok "port in use: named, exit 1" || { it_fail "port in use: exit $rc"; cat "$it_tmp/busy.log"; }
 
 # OPTIONS to a domain the node does not serve yet: refused (never an open relay).
 probe_other() { python3 "$it_src/tests/integration/sipreq.py" 127.0.0.1:5060 OPTIONS sip:other.test 200 >/dev/null; }
@@ -43,8 +58,18 @@ grep -q "sipeer.yaml:4:1: " "$it_tmp/sipeer.log" || it_fail "the refused reload 
 probe_other && it_alive && it_ok "SIGHUP with a bad file: refused, old configuration kept" \
   || it_fail "the old configuration was lost"
 
+# SIGTERM while a call rings: the callee gets a CANCEL, the caller a 503; exit 0.
+it_sipp_bg uas_ring -sf "$it_scen/uas_cancel.xml" -i 127.0.0.1 -p 5090 -m 1 -timeout 20s
+sleep 0.3
+it_sipp uac_503 -sf "$(it_scenario uac_final 503)" -s +4722000002 127.0.0.1:5060 \
+  -i 127.0.0.1 -p 5070 -m 1 &
+uac=$!
+for _ in $(seq 50); do grep -q "INVITE sip:+4722000002" "$it_tmp/sipeer.log" 2>/dev/null && break; sleep 0.1; done
+sleep 1
 it_stop
 [ "$it_stop_rc" -eq 0 ] && it_ok "SIGTERM: exit 0" || it_fail "SIGTERM: exit $it_stop_rc"
+wait "$uac" && it_ok "SIGTERM: the ringing caller got 503" || it_fail "the ringing caller got no 503"
+wait "$it_sipp_pid" && it_ok "SIGTERM: the ringing callee got a CANCEL" || it_fail "the callee got no CANCEL"
 grep -q "counters: requests" "$it_tmp/sipeer.log" || it_fail "no counters at exit"
 grep -q "ERROR: AddressSanitizer\|runtime error" "$it_tmp/sipeer.log" && it_fail "sanitizer report"
 it_done
