@@ -244,6 +244,9 @@ static int reply_txn(struct sp_proxy *p, struct sp_txn *st, uint16_t status, con
 		return err;
 	if ((err = sp_txn_server_reply(st, status, p->out.p, p->out.len)) == 0)
 		count_reply(p, status);
+	if (status >= 200 && sp_log_enabled(SP_LOG_DEBUG))
+		sp_log_cid(SP_LOG_DEBUG, sp_msg_call_id(req), "answered %.*s with %u %s",
+			   SP_STR_FMT(req->method), status, reason ? reason : sp_reply_phrase(status));
 	return err;
 }
 
@@ -988,6 +991,13 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	uint32_t mf = 70;
 	int err;
 
+	if (sp_log_enabled(SP_LOG_DEBUG)) {
+		char src[SP_SOCKADDR_STRLEN];
+		sp_sockaddr_fmt(&rx->src.addr, true, false, src, sizeof(src));
+		sp_log_cid(SP_LOG_DEBUG, sp_msg_call_id(m), "%.*s %.*s from %s %s",
+			   SP_STR_FMT(m->method), (int)(m->ruri_raw.len > 200 ? 200 : m->ruri_raw.len),
+			   m->ruri_raw.p, sp_proto_name(rx->src.proto), src);
+	}
 	memset(&r, 0, sizeof(r));
 	r.p = p;
 	r.st = st;

@@ -160,7 +160,9 @@ int sp_udp_open(struct sp_transport *t, struct sp_listener *l)
 	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return SP_EINVAL;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* No SO_REUSEADDR: on UDP it lets a second process bind the same
+	 * address and port and silently take its datagrams; a port in use must
+	 * be an error at start. */
 	if (fam == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));

@@ -41,6 +41,10 @@ rc=$?
 probe_other() { python3 "$it_src/tests/integration/sipreq.py" 127.0.0.1:5060 OPTIONS sip:other.test 200 >/dev/null; }
 it_start "$good"
 probe_other && it_fail "OPTIONS for a foreign domain got 200 before the reload"
+# A second instance on the same addresses must not start (nor share the port).
+timeout 20 "$it_bin" -c "$it_tmp/sipeer.yaml" >"$it_tmp/second.log" 2>&1; rc=$?
+[ $rc -eq 1 ] && it_ok "a second instance on the same port exits 1" \
+  || it_fail "a second instance on the same port: exit $rc"
 
 # A good reload: other.test becomes one of ours and its OPTIONS is answered.
 sed 's/domains: \[sipeer.test\]/domains: [sipeer.test, other.test]/' "$it_tmp/sipeer.yaml" > "$it_tmp/new.yaml"
