@@ -102,6 +102,57 @@ static bool route_matches(const struct sp_router *rt, const struct sp_config_rou
 	return false;
 }
 
+/* RFC 1918, shared address space (RFC 6598), link-local, unique local
+ * IPv6: addresses a phone behind NAT writes in its Contact but that cannot
+ * be reached from here. */
+static bool private_addr(const struct sp_sockaddr *a)
+{
+	if (a->u.sa.sa_family == AF_INET) {
+		const uint8_t *b = (const uint8_t *)&a->u.in.sin_addr;
+		return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		       (b[0] == 192 && b[1] == 168) || (b[0] == 100 && (b[1] & 0xc0) == 64) ||
+		       (b[0] == 169 && b[1] == 254);
+	}
+	if (a->u.sa.sa_family == AF_INET6) {
+		const uint8_t *b = a->u.in6.sin6_addr.s6_addr;
+		return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+	}
+	return false;
+}
+
+/* Where to send a request for one binding, when not simply to its Contact:
+ * - registered over TCP or TLS: on that connection (the phone may accept no
+ *   connection of its own, and behind NAT it cannot); the transport opens a
+ *   new one to the Contact only when it is gone;
+ * - registered over UDP with a private Contact from another address: to
+ *   the address the REGISTER came from (the NAT's mapping), the way
+ *   Kamailio's nathelper does it.
+ * Path, when present, decides the next hop instead. Returns false to use
+ * the Contact. */
+static bool binding_dest(const struct sp_registrar_binding *b, struct sp_dest *out)
+{
+	struct sp_uri cu;
+	struct sp_dest dst;
+
+	if (!b->has_source || b->path.len || sp_uri_parse(b->contact, &cu) != 0 ||
+	    sp_proxy_uri_dest(&cu, &dst) != 0)
+		return false;
+	if (sp_proto_reliable(b->source.proto)) {
+		if (!b->source.conn || dst.proto != b->source.proto)
+			return false;
+		dst.conn = b->source.conn;
+		*out = dst;
+		return true;
+	}
+	if (dst.proto == SP_PROTO_UDP && private_addr(&dst.addr) &&
+	    !sp_sockaddr_eq(&dst.addr, &b->source.addr) && !private_addr(&b->source.addr)) {
+		*out = b->source;
+		out->conn = 0;
+		return true;
+	}
+	return false;
+}
+
 static uint16_t route_local(struct sp_router *rt, struct sp_proxy_req *r, const char *aor,
 			    uint64_t now_s)
 {
@@ -118,21 +169,9 @@ static uint16_t route_local(struct sp_router *rt, struct sp_proxy_req *r, const 
 		if (i > 0 && b[i].q != last_q)
 			group++;
 		last_q = b[i].q;
-		/* A phone registered over TCP or TLS is reached on the connection
-		 * it registered on (it may accept no connection of its own, and
-		 * behind NAT it cannot); the transport opens a new one to the
-		 * Contact only when that connection is gone. Path, when present,
-		 * decides the next hop instead. */
 		struct sp_dest dst;
-		struct sp_uri cu;
-		const struct sp_dest *via_conn = NULL;
-		if (b[i].has_source && b[i].source.conn && sp_proto_reliable(b[i].source.proto) &&
-		    b[i].path.len == 0 && sp_uri_parse(b[i].contact, &cu) == 0 &&
-		    sp_proxy_uri_dest(&cu, &dst) == 0 && dst.proto == b[i].source.proto) {
-			dst.conn = b[i].source.conn;
-			via_conn = &dst;
-		}
-		if (sp_proxy_target_add(r, b[i].contact, b[i].path, via_conn, group) != 0)
+		bool override = binding_dest(&b[i], &dst);
+		if (sp_proxy_target_add(r, b[i].contact, b[i].path, override ? &dst : NULL, group) != 0)
 			return 500;
 	}
 	return 0;

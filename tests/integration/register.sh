@@ -54,6 +54,16 @@ sleep 3
 it_sipp uac_exp -sf "$(it_scenario uac_final 480)" -s alice 127.0.0.1:5060 \
   -i 127.0.0.1 -p 5070 -m 1 && it_ok "expired registration: 480" || it_fail "480 after expiry"
 
+# Behind NAT: a private Contact registered from another address is reached at the address
+# the REGISTER came from (SIPp's port 5072), not at the unreachable Contact.
+it_sipp reg_nat -sf "$(it_scenario reg 200)" -s alice -au alice -ap alice-secret \
+  -set contact 10.0.0.5:5091 -set expires 300 127.0.0.1:5060 -i 127.0.0.1 -p 5072 -m 1 \
+  || it_fail "REGISTER with a private Contact"
+it_sipp_bg uas_nat -sf "$it_scen/uas.xml" -i 127.0.0.1 -p 5072 -m 1 -timeout 30s
+it_sipp uac_nat -sf "$it_scen/uac.xml" -s alice 127.0.0.1:5060 -i 127.0.0.1 -p 5070 -m 1 \
+  && it_ok "private Contact: reached at the REGISTER's source" || it_fail "call behind NAT"
+wait "$it_sipp_pid" || it_fail "the phone behind NAT saw a wrong message"
+
 # An unknown user is answered like a wrong password (no user enumeration).
 it_sipp reg_unknown -sf "$(it_scenario reg 401)" -s mallory -au mallory -ap x -set contact 127.0.0.1:5091 \
   -set expires 300 127.0.0.1:5060 -i 127.0.0.1 -p 5072 -m 1 \
