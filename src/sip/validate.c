@@ -169,19 +169,26 @@ int sp_hdr_check(enum sp_hdr_id id, struct sp_str v)
 	}
 }
 
-/* Reasons must be static strings: one per known header, built once. */
+/* Reasons must be static strings: one set per known header, built once at
+ * program start (a constructor, like the header-name buckets of hdr.c),
+ * before any thread runs, so workers only ever read them. */
+enum { WHY_MALFORMED, WHY_RANGE, WHY_MISSING, WHY_MULTIPLE, WHY__COUNT };
+static char reasons[SP_HDR__COUNT][WHY__COUNT][48];
+
+__attribute__((constructor)) static void build_reasons(void)
+{
+	for (int i = 1; i < SP_HDR__COUNT; i++) {
+		const char *n = sp_hdr_name((enum sp_hdr_id)i);
+		snprintf(reasons[i][WHY_MALFORMED], sizeof(reasons[i][0]), "Malformed %s header", n);
+		snprintf(reasons[i][WHY_RANGE], sizeof(reasons[i][0]), "%s value out of range", n);
+		snprintf(reasons[i][WHY_MISSING], sizeof(reasons[i][0]), "Missing %s header", n);
+		snprintf(reasons[i][WHY_MULTIPLE], sizeof(reasons[i][0]), "Multiple %s headers", n);
+	}
+}
+
 static const char *bad_header_reason(enum sp_hdr_id id, int e)
 {
-	static char reasons[SP_HDR__COUNT][2][64];
-	static int built;
-	if (!built) {
-		for (int i = 1; i < SP_HDR__COUNT; i++) {
-			snprintf(reasons[i][0], sizeof(reasons[i][0]), "Malformed %s header", sp_hdr_name(i));
-			snprintf(reasons[i][1], sizeof(reasons[i][1]), "%s value out of range", sp_hdr_name(i));
-		}
-		built = 1;
-	}
-	return reasons[id][e == SP_ERANGE ? 1 : 0];
+	return reasons[id][e == SP_ERANGE ? WHY_RANGE : WHY_MALFORMED];
 }
 
 #define FAIL(st, why)                 \
@@ -266,23 +273,16 @@ int sp_msg_validate(struct sp_msg *m, struct sp_sip_error *err)
 	static const enum sp_hdr_id mandatory[] = { SP_HDR_VIA, SP_HDR_FROM, SP_HDR_TO,
 						    SP_HDR_CALL_ID, SP_HDR_CSEQ };
 	for (size_t i = 0; i < sizeof(mandatory) / sizeof(mandatory[0]); i++)
-		if (m->first[mandatory[i]] < 0) {
-			static char why[SP_HDR__COUNT][48];
-			snprintf(why[mandatory[i]], sizeof(why[0]), "Missing %s header",
-				 sp_hdr_name(mandatory[i]));
-			FAIL(400, why[mandatory[i]]);
-		}
+		if (m->first[mandatory[i]] < 0)
+			FAIL(400, reasons[mandatory[i]][WHY_MISSING]);
 
 	for (unsigned i = 0; i < m->nhdrs; i++) {
 		const struct sp_hdr *h = &m->hdr[i];
 		enum sp_hdr_id id = h->id;
 		if (id == SP_HDR_OTHER)
 			continue;
-		if (sp_hdr_is_single(id) && m->first[id] != (int16_t)i) {
-			static char why[SP_HDR__COUNT][48];
-			snprintf(why[id], sizeof(why[0]), "Multiple %s headers", sp_hdr_name(id));
-			FAIL(400, why[id]);
-		}
+		if (sp_hdr_is_single(id) && m->first[id] != (int16_t)i)
+			FAIL(400, reasons[id][WHY_MULTIPLE]);
 		int e = sp_hdr_check(id, h->value);
 		if (e)
 			FAIL(400, bad_header_reason(id, e));
