@@ -237,14 +237,28 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr))
 		return route(w, r);
 	if (from_our_domain(w, r->msg)) {
-		if (authenticate(w, r, SP_HDR_PROXY_AUTHORIZATION, 407) < 0)
+		ptrdiff_t u = authenticate(w, r, SP_HDR_PROXY_AUTHORIZATION, 407);
+		if (u < 0)
 			return 0;
+		/* The authenticated user is the asserted identity (RFC 3325); what
+		 * the phone claimed is dropped, and so are our credentials. */
+		char sip[600], tel[64];
+		snprintf(sip, sizeof(sip), "<sip:%s@%s>", w->cfg->users[u].user,
+			 w->cfg->domain_count ? w->cfg->domains[0] : "localhost");
+		if (w->cfg->users[u].number)
+			snprintf(tel, sizeof(tel), "<tel:%s>", w->cfg->users[u].number);
+		if (sp_proxy_req_identity(r, true, sip, w->cfg->users[u].number ? tel : NULL,
+					  w->cfg->auth.realm) != 0)
+			return SP_ENOMEM;
 		return route(w, r);
 	}
 	/* Anyone may reach this node's own users, and nothing else: never an
-	 * open relay. */
-	if (!r->has_route && sp_router_local_user(w->router, r, aor, sizeof(aor)) >= 0)
+	 * open relay. An identity asserted by a stranger is not believed. */
+	if (!r->has_route && sp_router_local_user(w->router, r, aor, sizeof(aor)) >= 0) {
+		if (sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
+			return SP_ENOMEM;
 		return route(w, r);
+	}
 	w->stats.admission_refused++;
 	sp_proxy_reply(r, 403, "Relaying denied", NULL, 0);
 	return 0;

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "sip/auth.h"
 #include "sip/edit.h"
 #include "sip/reply.h"
 #include "sip/tokens.h"
@@ -55,6 +56,9 @@ struct sp_pcall {
 	bool six;                   /* a 6xx ended the search */
 	bool pending;               /* a sp_proxy_pending holds it */
 	bool invite;
+	bool strip_identity;        /* drop P-Asserted/P-Preferred-Identity on the way */
+	char *identity[2];          /* P-Asserted-Identity values to add */
+	char *realm;                /* our credentials (this realm) are removed */
 	int in_listener;
 };
 
@@ -468,9 +472,35 @@ static int next_hop(struct sp_msg *m, const struct route_prep *rp, const struct 
 /* Serializes m as forwarded to dst into p->out: our Via with branch, the
  * Request-URI of the target, Max-Forwards less one, our Route entries
  * removed, the target's route in front, Record-Route for dialogs. */
+/* The trust-domain edits of a context: identity stripped or asserted, our
+ * own credentials consumed (RFC 3325, RFC 3261 section 22.3). */
+static int identity_edit(struct sp_edit *e, struct sp_msg *m, const struct sp_pcall *c)
+{
+	int err;
+	if (c->strip_identity &&
+	    ((err = sp_edit_hdr_remove_all(e, m, SP_HDR_P_ASSERTED_IDENTITY)) != 0 ||
+	     (err = sp_edit_hdr_remove_all(e, m, SP_HDR_P_PREFERRED_IDENTITY)) != 0))
+		return err;
+	for (int i = 0; i < 2; i++)
+		if (c->identity[i] &&
+		    (err = sp_edit_hdr_add(e, m, SP_EDIT_BOTTOM, SP_STR("P-Asserted-Identity"),
+					   sp_str_cstr(c->identity[i]))) != 0)
+			return err;
+	if (c->realm) {
+		for (const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_PROXY_AUTHORIZATION); h;
+		     h = sp_msg_hdr_next(m, h)) {
+			struct sp_auth a;
+			if (sp_auth_parse(h->value, &a) == 0 && a.digest &&
+			    sp_str_eq_c(a.realm, c->realm) && (err = sp_edit_hdr_remove(e, m, h)) != 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
 static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct route_prep *rp,
 			 const struct target *t, const struct sp_dest *dst, int in_li,
-			 const char *branch, bool stateless_ack)
+			 const char *branch, bool stateless_ack, const struct sp_pcall *c)
 {
 	struct sp_edit e;
 	const struct sp_listener_info *l;
@@ -508,6 +538,8 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 		return err;
 	if (t && t->route &&
 	    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Route"), sp_str_cstr(t->route))) != 0)
+		return err;
+	if (c && (err = identity_edit(&e, m, c)) != 0)
 		return err;
 	if (!stateless_ack && creates_dialog(m)) {
 		/* Two entries when the request leaves by another listener, so each
@@ -570,6 +602,9 @@ static void call_maybe_free(struct sp_pcall *c)
 		free(c->target[i].route);
 	}
 	free(c->best);
+	free(c->identity[0]);
+	free(c->identity[1]);
+	free(c->realm);
 	c->p->stats.calls_active--;
 	free(c);
 }
@@ -808,7 +843,7 @@ static int start_group(struct sp_pcall *c)
 			continue;
 		}
 		make_branch(p, m, branch, sizeof(branch));
-		if ((err = build_forward(p, m, &rp, t, &dst, c->in_listener, branch, false)) != 0 ||
+		if ((err = build_forward(p, m, &rp, t, &dst, c->in_listener, branch, false, c)) != 0 ||
 		    (err = sp_txn_client_start(p->txn, p->out.p, p->out.len, &dst, &client_h, b,
 					       &b->ct)) != 0) {
 			sp_log_cid(SP_LOG_WARN, sp_msg_call_id(m), "cannot forward: %s",
@@ -908,6 +943,20 @@ int sp_proxy_target_add(struct sp_proxy_req *r, struct sp_str uri, struct sp_str
 		c->target[i] = tmp;
 		i--;
 	}
+	return 0;
+}
+
+int sp_proxy_req_identity(struct sp_proxy_req *r, bool strip, const char *asserted,
+			  const char *asserted_tel, const char *consume_realm)
+{
+	struct sp_pcall *c = call_get(r);
+	if (!c)
+		return SP_ENOMEM;
+	c->strip_identity = strip;
+	if ((asserted && !(c->identity[0] = strdup(asserted))) ||
+	    (asserted_tel && !(c->identity[1] = strdup(asserted_tel))) ||
+	    (consume_realm && !(c->realm = strdup(consume_realm))))
+		return SP_ENOMEM;
 	return 0;
 }
 
@@ -1115,7 +1164,7 @@ static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx
 	}
 	snprintf(branch, sizeof(branch), "z9hG4bK%016" PRIx64 ".a",
 		 sp_hash_mix(sp_hash_str(via->branch), loop_hash(m)));
-	if (build_forward(p, m, &rp, NULL, &dst, rx->src.listener, branch, true) == 0 &&
+	if (build_forward(p, m, &rp, NULL, &dst, rx->src.listener, branch, true, NULL) == 0 &&
 	    send_buf(p, &dst, &p->out) == 0)
 		p->stats.stateless_forwarded++;
 }

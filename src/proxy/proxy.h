@@ -94,6 +94,16 @@ int sp_proxy_reply(struct sp_proxy_req *r, uint16_t status, const char *reason,
 int sp_proxy_target_add(struct sp_proxy_req *r, struct sp_str uri, struct sp_str route,
 			const struct sp_dest *dst, unsigned group);
 
+/* Trust-domain edits for every forwarded copy of r (RFC 3325, RFC 3261
+ * section 22.3): strip removes the P-Asserted-Identity and
+ * P-Preferred-Identity it carries; asserted (and asserted_tel), when not
+ * NULL, are added as P-Asserted-Identity values ("<sip:alice@ssp-a.test>",
+ * "<tel:+4721000001>"); consume_realm removes the Proxy-Authorization
+ * credentials of that realm (ours: nobody downstream needs them). Strings
+ * are copied. */
+int sp_proxy_req_identity(struct sp_proxy_req *r, bool strip, const char *asserted,
+			  const char *asserted_tel, const char *consume_realm);
+
 /* Asynchronous answers (the registrar waits for its store): keep returns a
  * handle that stays valid until sp_proxy_reply_later is called with it,
  * also if the transaction has gone meanwhile (the answer is then dropped). */

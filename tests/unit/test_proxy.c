@@ -76,6 +76,7 @@ struct fx {
 	/* The policy the hook applies: targets to add, or 404 when none. */
 	struct target_spec tg[4];
 	int ntg;
+	bool identity;   /* the hook asserts alice's identity (RFC 3325) */
 	int nhook;
 	struct got got[NGOT];
 	int ngot;
@@ -115,6 +116,10 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 	f->nhook++;
 	if (f->ntg == 0)
 		return sp_proxy_reply(r, 404, NULL, NULL, 0);
+	if (f->identity &&
+	    sp_proxy_req_identity(r, true, "<sip:alice@sipeer.test>", "<tel:+4721000001>",
+				  "sipeer.test") != 0)
+		return SP_ENOMEM;
 	for (int i = 0; i < f->ntg; i++) {
 		int err = sp_proxy_target_add(r, sp_str_cstr(f->tg[i].uri), SP_STR_NULL, NULL,
 					      f->tg[i].group);
@@ -685,6 +690,30 @@ static void test_loose_route_one_line(void **state)
 	assert_string_equal(cs(f, sp_msg_via(ok->m)->branch), "z9hG4bKbye1");
 }
 
+/* Trust domain: the identity the caller claimed is replaced by the one the
+ * decision step asserts, and the credentials of our realm stop here while
+ * another realm's go on. */
+static void test_identity_asserted(void **state)
+{
+	struct fx *f = *state;
+	f->identity = true;
+	add_target(f, "sip:bob@127.0.0.1:$C", 0);
+	send_tmpl(f, &f->caller,
+		  INVITE_TO_BOB("Max-Forwards: 70\n"
+				"P-Asserted-Identity: <sip:president@example.com>\n"
+				"P-Preferred-Identity: <sip:ceo@example.com>\n"
+				"Proxy-Authorization: Digest username=\"alice\", realm=\"sipeer.test\", "
+				"nonce=\"abc\", uri=\"sip:bob@127.0.0.1\", response=\"6629fae49393a05397450978507c4ef1\"\n"
+				"Proxy-Authorization: Digest username=\"a\", realm=\"other.test\", "
+				"nonce=\"abc\", uri=\"sip:bob@127.0.0.1\", response=\"6629fae49393a05397450978507c4ef1\"\n"));
+	struct got *g = expect_req(f, &f->callee, SP_METHOD_INVITE);
+	assert_string_equal(lines(f, g, SP_HDR_P_ASSERTED_IDENTITY),
+			    "<sip:alice@sipeer.test> | <tel:+4721000001>");
+	assert_string_equal(lines(f, g, SP_HDR_P_PREFERRED_IDENTITY), "");
+	assert_int_equal(sp_msg_hdr_count(g->m, SP_HDR_PROXY_AUTHORIZATION), 1);
+	assert_non_null(strstr(lines(f, g, SP_HDR_PROXY_AUTHORIZATION), "other.test"));
+}
+
 /* A To tag and a Route naming the proxy are not enough to be relayed: the
  * entry must carry the token of a dialog the proxy Record-Routed, else the
  * request goes through the admission step like a new one (here: 404). */
@@ -1052,6 +1081,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invite_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_dialog_without_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_c, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_asserted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_dialog_wrong_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_max_forwards_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_record_route_stacked, setup, teardown),
