@@ -68,8 +68,7 @@ sleep 0.3
 it_sipp uac_503 -sf "$(it_scenario uac_final 503)" -s +4722000002 127.0.0.1:5060 \
   -i 127.0.0.1 -p 5070 -m 1 &
 uac=$!
-for _ in $(seq 50); do grep -q "INVITE sip:+4722000002" "$it_tmp/sipeer.log" 2>/dev/null && break; sleep 0.1; done
-sleep 1
+sleep 1.5 # the INVITE is ringing at the callee by now (it answers 180 at once)
 it_stop
 [ "$it_stop_rc" -eq 0 ] && it_ok "SIGTERM: exit 0" || it_fail "SIGTERM: exit $it_stop_rc"
 wait "$uac" && it_ok "SIGTERM: the ringing caller got 503" || it_fail "the ringing caller got no 503"
