@@ -612,6 +612,8 @@ int sp_daemon_run(struct sp_config *cfg, const char *path)
 		sp_config_free(cfg);
 		return 1;
 	}
+	if (cfg->workers > 1)
+		sp_log(SP_LOG_WARN, "workers: %u asked for; this version runs one worker", cfg->workers);
 	if ((err = start(&w)) != 0) {
 		sp_log(SP_LOG_ERR, "sipeer could not start (see the lines above)");
 		rc = 1;
