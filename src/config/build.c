@@ -205,6 +205,13 @@ static void listen_entry(struct sp_cfg_ld *ld, const struct sp_cfg_slot *item,
 	if (!sp_cfg_scalar(ld, &uri_slot, "a listen URI", &t))
 		return;
 	why = parse_listen_uri(t, &l->proto, &l->addr);
+	/* The address is written into Via and Record-Route, where a wildcard
+	 * means nothing to the other side. */
+	if (!why && ((l->addr.u.sa.sa_family == AF_INET && l->addr.u.in.sin_addr.s_addr == 0) ||
+		     (l->addr.u.sa.sa_family == AF_INET6 &&
+		      IN6_IS_ADDR_UNSPECIFIED(&l->addr.u.in6.sin6_addr))))
+		why = "a wildcard address cannot be advertised in Via and Record-Route: name the "
+		      "interface's address (one entry per address)";
 	if (why) {
 		sp_cfg_err(ld, &uri_slot, "bad listen URI \"%.*s\": %s",
 			   (int)(t.len > 80 ? 80 : t.len), t.p, why);

@@ -460,6 +460,9 @@ static void test_bad_listen_uri(void **state)
 {
 	(void)state;
 	expect_error("listen:\n  - sctp://127.0.0.1:5060\n", 2, 5, "listen[0]: bad listen URI");
+	/* A wildcard cannot go into Via and Record-Route. */
+	expect_error("listen:\n  - udp://0.0.0.0:5060\n", 2, 5, "listen[0]: bad listen URI");
+	expect_error("listen:\n  - tcp://[::]:5060\n", 2, 5, "listen[0]: bad listen URI");
 	expect_error("listen:\n  - udp://sip.example.com:5060\n", 2, 5,
 		     "not a numeric IPv4 address");
 	expect_error("listen:\n  - udp://127.0.0.1:0\n", 2, 5, "port must be a number 1..65535");
