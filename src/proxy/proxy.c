@@ -59,6 +59,9 @@ struct sp_pcall {
 	bool strip_identity;        /* drop P-Asserted/P-Preferred-Identity on the way */
 	char *identity[2];          /* P-Asserted-Identity values to add */
 	char *realm;                /* our credentials (this realm) are removed */
+	char *chal;                 /* challenges of every 401/407 ("Name: value\n" each) */
+	size_t chal_len;
+	unsigned nchal, nchal_resp; /* challenge lines, and responses they came from */
 	int in_listener;
 };
 
@@ -76,6 +79,7 @@ struct sp_proxy {
 	struct sp_htab calls;
 	uint32_t seq;
 	struct sp_msg *msg;   /* scratch parse of received messages */
+	struct sp_msg *msg2;  /* scratch parse of a stored response */
 	struct sp_buf rxcopy; /* a received request with received=/rport= filled in */
 	struct sp_buf out;    /* scratch serialization */
 	struct sp_log_ratelimit rl_overload, rl_malformed;
@@ -605,6 +609,7 @@ static void call_maybe_free(struct sp_pcall *c)
 	free(c->identity[0]);
 	free(c->identity[1]);
 	free(c->realm);
+	free(c->chal);
 	c->p->stats.calls_active--;
 	free(c);
 }
@@ -682,10 +687,84 @@ static bool better(uint16_t cand, uint16_t best)
 	return cand / 100 < best / 100;
 }
 
+#define CHAL_MAX_LINES 16
+#define CHAL_MAX_BYTES 8192
+
+/* 16.7 step 7: the challenges of every 401 and 407 a request got are kept,
+ * so the one sent upstream can carry them all (each branch's server asks
+ * for its own credentials). */
+static void collect_challenges(struct sp_pcall *c, struct sp_msg *resp)
+{
+	static const struct {
+		enum sp_hdr_id id;
+		const char *name;
+	} kinds[] = { { SP_HDR_WWW_AUTHENTICATE, "WWW-Authenticate" },
+		      { SP_HDR_PROXY_AUTHENTICATE, "Proxy-Authenticate" } };
+	bool any = false;
+	for (size_t k = 0; k < 2; k++) {
+		for (const struct sp_hdr *h = sp_msg_hdr(resp, kinds[k].id); h; h = sp_msg_hdr_next(resp, h)) {
+			size_t nl = strlen(kinds[k].name), need = nl + 2 + h->value.len + 1;
+			char *grown;
+			if (c->nchal >= CHAL_MAX_LINES || c->chal_len + need > CHAL_MAX_BYTES ||
+			    memchr(h->value.p, '\n', h->value.len) || memchr(h->value.p, '\r', h->value.len))
+				continue;
+			if (!(grown = realloc(c->chal, c->chal_len + need)))
+				return;
+			c->chal = grown;
+			memcpy(c->chal + c->chal_len, kinds[k].name, nl);
+			memcpy(c->chal + c->chal_len + nl, ": ", 2);
+			memcpy(c->chal + c->chal_len + nl + 2, h->value.p, h->value.len);
+			c->chal[c->chal_len + need - 1] = '\n';
+			c->chal_len += need;
+			c->nchal++;
+			any = true;
+		}
+	}
+	if (any)
+		c->nchal_resp++;
+}
+
+/* Sends the stored 401/407 with the challenges of every branch in place of
+ * its own; 0, or an error (the caller then sends it as it is). */
+static int send_merged_challenges(struct sp_pcall *c, uint16_t status)
+{
+	struct sp_proxy *p = c->p;
+	struct sp_msg *m = p->msg2;
+	struct sp_sip_error perr;
+	struct sp_edit e;
+	size_t off = 0;
+	int err;
+
+	if ((err = sp_msg_parse(m, c->best, c->best_len, 0, &perr)) != 0)
+		return err;
+	sp_edit_init(&e);
+	if ((err = sp_edit_hdr_remove_all(&e, m, SP_HDR_WWW_AUTHENTICATE)) != 0 ||
+	    (err = sp_edit_hdr_remove_all(&e, m, SP_HDR_PROXY_AUTHENTICATE)) != 0)
+		return err;
+	while (off < c->chal_len) {
+		const char *line = c->chal + off, *end = memchr(line, '\n', c->chal_len - off);
+		const char *colon = memchr(line, ':', (size_t)(end - line));
+		if (!end || !colon)
+			return SP_EINVAL;
+		if ((err = sp_edit_hdr_add(&e, m, SP_EDIT_BOTTOM, sp_str_make(line, (size_t)(colon - line)),
+					   sp_str_make(colon + 2, (size_t)(end - colon - 2)))) != 0)
+			return err;
+		off = (size_t)(end - c->chal) + 1;
+	}
+	sp_buf_reset(&p->out);
+	if ((err = sp_edit_serialize(m, &e, &p->out)) != 0)
+		return err;
+	if ((err = sp_txn_server_reply(c->st, status, p->out.p, p->out.len)) == 0)
+		count_reply(p, status);
+	return err;
+}
+
 static void branch_final(struct branch *b, uint16_t status, struct sp_msg *resp)
 {
 	struct sp_pcall *c = b->call;
 	b->done = true;
+	if (resp && (status == 401 || status == 407))
+		collect_challenges(c, resp);
 	if (better(status, c->best_status)) {
 		c->best_status = status;
 		free(c->best);
@@ -876,6 +955,9 @@ static void send_best(struct sp_pcall *c)
 		reply_txn(p, c->st, status == 503 ? 500 : status, NULL, NULL, 0);
 		return;
 	}
+	if ((status == 401 || status == 407) && c->nchal_resp > 1 &&
+	    send_merged_challenges(c, status) == 0)
+		return;
 	if (sp_txn_server_reply(c->st, status, c->best, c->best_len) == 0)
 		count_reply(p, status);
 }
@@ -1347,7 +1429,10 @@ int sp_proxy_create(const struct sp_proxy_cfg *cfg, struct sp_transport *tp,
 	if (!p)
 		return SP_ENOMEM;
 	p->msg = malloc(sizeof(*p->msg));
-	if (!p->msg) {
+	p->msg2 = malloc(sizeof(*p->msg2));
+	if (!p->msg || !p->msg2) {
+		free(p->msg);
+		free(p->msg2);
 		free(p);
 		return SP_ENOMEM;
 	}
@@ -1378,6 +1463,7 @@ void sp_proxy_destroy(struct sp_proxy *p)
 	sp_buf_free(&p->out);
 	sp_buf_free(&p->rxcopy);
 	free(p->msg);
+	free(p->msg2);
 	free(p);
 }
 

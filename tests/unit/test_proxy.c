@@ -473,8 +473,18 @@ static unsigned via_count(struct got *g)
 /* The request as a user agent server answers it (section 8.2.6): Via,
  * From, To (with our tag), Call-ID, CSeq and Record-Route copied, sent back
  * to where the request came from. */
+static void respond_with(struct fx *f, struct peer *p, struct got *req, uint16_t status,
+			 const char *reason, const char *extra);
+
 static void respond(struct fx *f, struct peer *p, struct got *req, uint16_t status,
 		    const char *reason)
+{
+	respond_with(f, p, req, status, reason, "");
+}
+
+/* A response to req from peer p, with extra header lines (CRLF-ended). */
+static void respond_with(struct fx *f, struct peer *p, struct got *req, uint16_t status,
+			 const char *reason, const char *extra)
 {
 	char out[DGRAM];
 	size_t n = 0;
@@ -504,7 +514,7 @@ static void respond(struct fx *f, struct peer *p, struct got *req, uint16_t stat
 			break;
 		}
 	}
-	n += (size_t)snprintf(out + n, sizeof(out) - n, "Content-Length: 0\r\n\r\n");
+	n += (size_t)snprintf(out + n, sizeof(out) - n, "%sContent-Length: 0\r\n\r\n", extra);
 	assert_true(n < sizeof(out));
 	assert_int_equal(sendto(p->fd, out, n, 0, (struct sockaddr *)&req->from, sizeof(req->from)),
 			 (ssize_t)n);
@@ -1025,6 +1035,30 @@ static void test_cancel_unknown(void **state)
 
 /* ---- 9: serial forking ------------------------------------------------------------ */
 
+/* 16.7 step 7: two callees in parallel both ask for credentials; the one
+ * 407 that goes upstream carries both challenges. */
+static void test_challenges_merged(void **state)
+{
+	struct fx *f = *state;
+	add_target(f, "sip:bob@127.0.0.1:$C", 0);
+	add_target(f, "sip:bob@127.0.0.1:$D", 0);
+	send_tmpl(f, &f->caller, INVITE_TO_BOB("Max-Forwards: 70\n"));
+	struct got *a = expect_req(f, &f->callee, SP_METHOD_INVITE);
+	struct got *b = expect_req(f, &f->callee2, SP_METHOD_INVITE);
+	respond_with(f, &f->callee, a, 407, "Proxy Authentication Required",
+		     "Proxy-Authenticate: Digest realm=\"one.test\", nonce=\"n1\"\r\n");
+	expect_req(f, &f->callee, SP_METHOD_ACK);
+	respond_with(f, &f->callee2, b, 407, "Proxy Authentication Required",
+		     "Proxy-Authenticate: Digest realm=\"two.test\", nonce=\"n2\"\r\n");
+	expect_req(f, &f->callee2, SP_METHOD_ACK);
+	struct got *r = expect_resp(f, &f->caller, 407, 200);
+	assert_int_equal(sp_msg_hdr_count(r->m, SP_HDR_PROXY_AUTHENTICATE), 2);
+	const char *all = lines(f, r, SP_HDR_PROXY_AUTHENTICATE);
+	assert_non_null(strstr(all, "realm=\"one.test\""));
+	assert_non_null(strstr(all, "realm=\"two.test\""));
+	assert_int_equal(via_count(r), 1);
+}
+
 static void test_serial_failover(void **state)
 {
 	struct fx *f = *state;
@@ -1082,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_dialog_without_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_asserted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenges_merged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_dialog_wrong_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_max_forwards_added, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_record_route_stacked, setup, teardown),
