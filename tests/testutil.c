@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int is_dir(const char *p)
 {
@@ -59,4 +60,25 @@ unsigned tu_rand(unsigned *state)
 	x ^= x << 5;
 	*state = x;
 	return x;
+}
+
+int tu_tmpdb_make(struct tu_tmpdb *t, const char *tag)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/sipeer-%s-XXXXXX", tag);
+	if (!mkdtemp(t->dir))
+		return -1;
+	snprintf(t->file, sizeof(t->file), "%s/loc.db", t->dir);
+	snprintf(t->spec, sizeof(t->spec), "sqlite:%s", t->file);
+	return 0;
+}
+
+int tu_tmpdb_remove(struct tu_tmpdb *t)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char p[128];
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", t->file, sfx[i]);
+		unlink(p);
+	}
+	return rmdir(t->dir);
 }

@@ -787,6 +787,12 @@ static void cancel_pending(struct sp_pcall *c)
 	}
 }
 
+static void stop_timer_c(struct branch *b)
+{
+	if (b->call->p->cfg.timers)
+		sp_timer_stop(b->call->p->cfg.timers, &b->timer_c);
+}
+
 /* Timer C: a branch that rings too long is cancelled and counts as 408,
  * so the caller is not left ringing forever and serial forking goes on. */
 static void on_timer_c(struct sp_timer *t, void *arg)
@@ -818,8 +824,7 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 			sp_txn_client_cancel(ct);
 		return;
 	}
-	if (p->cfg.timers)
-		sp_timer_stop(p->cfg.timers, &b->timer_c);
+	stop_timer_c(b);
 	if (status < 300) {
 		/* Every 2xx goes up at once (16.7 step 5), and the others stop. */
 		b->done = true;
@@ -836,12 +841,6 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 	if (c->six)
 		cancel_pending(c);
 	call_check_done(c);
-}
-
-static void stop_timer_c(struct branch *b)
-{
-	if (b->call->p->cfg.timers)
-		sp_timer_stop(b->call->p->cfg.timers, &b->timer_c);
 }
 
 static void on_branch_timeout(void *arg, struct sp_txn *ct)
@@ -1343,11 +1342,7 @@ static int via_fill_source(struct sp_proxy *p, struct sp_msg *m, const struct sp
 	sp_buf_reset(&p->rxcopy);
 	if ((rc = sp_edit_serialize(m, &e, &p->rxcopy)) != 0)
 		return rc;
-	/* The edited copy is framed exactly: parse it as a stream message. */
-	if ((rc = sp_msg_parse(m, p->rxcopy.p, p->rxcopy.len, flags & ~SP_PARSE_DATAGRAM, &err)) != 0 &&
-	    (rc = sp_msg_parse(m, p->rxcopy.p, p->rxcopy.len, flags, &err)) != 0)
-		return rc;
-	return 0;
+	return sp_msg_parse(m, p->rxcopy.p, p->rxcopy.len, flags, &err);
 }
 
 void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)

@@ -1,7 +1,6 @@
 /* registrar.c: REGISTER processing (RFC 3261 section 10.3), the in-memory location table, write-through to the store. */
 #include "registrar/registrar.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,78 +114,44 @@ static const char *proto_lc(enum sp_proto p)
 	return NULL;
 }
 
-/* "udp:192.0.2.1:5060", "tcp:[2001:db8::1]:5061". tp.c's formatter is not
- * used: this layer takes only the types of transport/tp.h. */
+/* "udp:192.0.2.1:5060", "tcp:[2001:db8::1]:5061": the source of a
+ * REGISTER as kept in the store. */
 static size_t received_fmt(const struct sp_dest *d, char *out, size_t size)
 {
-	char host[INET6_ADDRSTRLEN];
+	char addr[SP_SOCKADDR_STRLEN];
 	const char *proto = proto_lc(d->proto);
 	int n;
 
-	if (!proto)
+	if (!proto || (d->addr.u.sa.sa_family != AF_INET && d->addr.u.sa.sa_family != AF_INET6))
 		return 0;
-	if (d->addr.u.sa.sa_family == AF_INET) {
-		if (!inet_ntop(AF_INET, &d->addr.u.in.sin_addr, host, sizeof(host)))
-			return 0;
-		n = snprintf(out, size, "%s:%s:%u", proto, host, ntohs(d->addr.u.in.sin_port));
-	} else if (d->addr.u.sa.sa_family == AF_INET6) {
-		if (!inet_ntop(AF_INET6, &d->addr.u.in6.sin6_addr, host, sizeof(host)))
-			return 0;
-		n = snprintf(out, size, "%s:[%s]:%u", proto, host, ntohs(d->addr.u.in6.sin6_port));
-	} else {
-		return 0;
-	}
+	sp_sockaddr_fmt(&d->addr, true, false, addr, sizeof(addr));
+	n = snprintf(out, size, "%s:%s", proto, addr);
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
 static int received_parse(struct sp_str s, struct sp_dest *d)
 {
-	char host[INET6_ADDRSTRLEN + 1];
 	ptrdiff_t c = sp_str_chr(s, ':');
 	uint32_t port;
 	struct sp_str h, p;
 
 	if (c <= 0)
 		return SP_EINVAL;
-	struct sp_str proto = sp_str_make(s.p, (size_t)c);
 	struct sp_str rest = sp_str_make(s.p + c + 1, s.len - (size_t)c - 1);
 	memset(d, 0, sizeof(*d));
-	if (sp_str_eq_c(proto, "udp"))
-		d->proto = SP_PROTO_UDP;
-	else if (sp_str_eq_c(proto, "tcp"))
-		d->proto = SP_PROTO_TCP;
-	else if (sp_str_eq_c(proto, "tls"))
-		d->proto = SP_PROTO_TLS;
-	else
+	if (sp_proto_parse(sp_str_make(s.p, (size_t)c), &d->proto) != 0)
 		return SP_EINVAL;
-	if (rest.len && rest.p[0] == '[') {
-		ptrdiff_t e = sp_str_chr(rest, ']');
-		if (e < 2 || (size_t)e + 2 > rest.len || rest.p[e + 1] != ':')
-			return SP_EINVAL;
-		h = sp_str_make(rest.p + 1, (size_t)e - 1);
-		p = sp_str_make(rest.p + e + 2, rest.len - (size_t)e - 2);
-	} else {
-		ptrdiff_t e = sp_str_chr(rest, ':');
-		if (e <= 0)
-			return SP_EINVAL;
-		h = sp_str_make(rest.p, (size_t)e);
-		p = sp_str_make(rest.p + e + 1, rest.len - (size_t)e - 1);
-	}
-	if (h.len >= sizeof(host) || sp_str_to_u32(p, 65535, &port) < 0)
+	/* The port follows the last ':' ("[v6]:port" or "v4:port"). */
+	size_t e = rest.len;
+	while (e > 0 && rest.p[e - 1] != ':')
+		e--;
+	if (e < 2)
 		return SP_EINVAL;
-	memcpy(host, h.p, h.len);
-	host[h.len] = '\0';
-	if (inet_pton(AF_INET, host, &d->addr.u.in.sin_addr) == 1) {
-		d->addr.u.in.sin_family = AF_INET;
-		d->addr.u.in.sin_port = htons((uint16_t)port);
-		d->addr.len = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, host, &d->addr.u.in6.sin6_addr) == 1) {
-		d->addr.u.in6.sin6_family = AF_INET6;
-		d->addr.u.in6.sin6_port = htons((uint16_t)port);
-		d->addr.len = sizeof(struct sockaddr_in6);
-	} else {
+	h = sp_str_make(rest.p, e - 1);
+	p = sp_str_make(rest.p + e, rest.len - e);
+	if (sp_str_to_u32(p, 65535, &port) < 0 ||
+	    sp_sockaddr_from_host(h, (uint16_t)port, &d->addr) != 0)
 		return SP_EINVAL;
-	}
 	d->conn = 0;
 	d->listener = -1;
 	return 0;

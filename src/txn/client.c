@@ -353,13 +353,7 @@ static bool dest_eq(const struct sp_dest *a, const struct sp_dest *b)
 {
 	if (a->conn && b->conn)
 		return a->conn == b->conn;
-	if (a->proto != b->proto || a->addr.u.sa.sa_family != b->addr.u.sa.sa_family)
-		return false;
-	if (a->addr.u.sa.sa_family == AF_INET6)
-		return a->addr.u.in6.sin6_port == b->addr.u.in6.sin6_port &&
-		       memcmp(&a->addr.u.in6.sin6_addr, &b->addr.u.in6.sin6_addr, 16) == 0;
-	return a->addr.u.in.sin_port == b->addr.u.in.sin_port &&
-	       a->addr.u.in.sin_addr.s_addr == b->addr.u.in.sin_addr.s_addr;
+	return a->proto == b->proto && sp_sockaddr_eq(&a->addr, &b->addr);
 }
 
 struct err_sweep {

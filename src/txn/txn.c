@@ -1,7 +1,6 @@
 /* txn.c: the transaction layer: creation, shared helpers, release, and the response destination of RFC 3261 section 18.2.2. */
 #include "txn/txn.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,43 +229,6 @@ int txn_parse_scratch(struct sp_txn_layer *l, const char *buf, size_t len, struc
 
 /* ---- Response destination (section 18.2.2, RFC 3581) ------------------- */
 
-/* A numeric host (IPv6 with or without brackets) with a port. */
-static int host_to_addr(struct sp_str host, uint16_t port, struct sp_sockaddr *out)
-{
-	char tmp[INET6_ADDRSTRLEN + 1];
-
-	if (host.len >= 2 && host.p[0] == '[' && host.p[host.len - 1] == ']') {
-		host.p++;
-		host.len -= 2;
-	}
-	if (host.len == 0 || host.len >= sizeof(tmp))
-		return SP_EINVAL;
-	memcpy(tmp, host.p, host.len);
-	tmp[host.len] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, tmp, &out->u.in.sin_addr) == 1) {
-		out->u.in.sin_family = AF_INET;
-		out->u.in.sin_port = htons(port);
-		out->len = sizeof(out->u.in);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, tmp, &out->u.in6.sin6_addr) == 1) {
-		out->u.in6.sin6_family = AF_INET6;
-		out->u.in6.sin6_port = htons(port);
-		out->len = sizeof(out->u.in6);
-		return 0;
-	}
-	return SP_EINVAL;
-}
-
-static void addr_set_port(struct sp_sockaddr *a, uint16_t port)
-{
-	if (a->u.sa.sa_family == AF_INET6)
-		a->u.in6.sin6_port = htons(port);
-	else
-		a->u.in.sin_port = htons(port);
-}
-
 int sp_txn_response_dest_for(const struct sp_via *via, const struct sp_dest *src,
 			     struct sp_dest *out)
 {
@@ -285,13 +247,13 @@ int sp_txn_response_dest_for(const struct sp_via *via, const struct sp_dest *src
 	if (via->maddr.len) {
 		/* The transport cannot resolve names: a maddr that is not an
 		 * address is refused and the caller falls back. */
-		int err = host_to_addr(via->maddr, port, &d.addr);
+		int err = sp_sockaddr_from_host(via->maddr, port, &d.addr);
 		if (err)
 			return err;
 	} else if (via->has_rport) {
 		/* RFC 3581: back to the source address and port as they are. */
 	} else {
-		addr_set_port(&d.addr, port);
+		sp_sockaddr_set_port(&d.addr, port);
 	}
 	*out = d;
 	return 0;

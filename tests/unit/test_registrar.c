@@ -17,6 +17,7 @@
 #include "registrar/registrar.h"
 #include "sip/msg.h"
 #include "store/store.h"
+#include "testutil.h"
 
 #define AOR "sip:alice@ssp-a.test"
 #define NOW 1000000u
@@ -501,36 +502,22 @@ static void test_path(void **state)
 	ctx_close(&c);
 }
 
-struct tmpdb {
-	char dir[64];
-	char file[96];
-	char spec[128];
-};
-
-static void tmpdb_make(struct tmpdb *t)
+/* A database in a fresh temporary directory (tests/testutil.c). */
+static void tmpdb_make(struct tu_tmpdb *t)
 {
-	snprintf(t->dir, sizeof(t->dir), "/tmp/sipeer-reg-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->file, sizeof(t->file), "%s/loc.db", t->dir);
-	snprintf(t->spec, sizeof(t->spec), "sqlite:%s", t->file);
+	assert_int_equal(tu_tmpdb_make(t, "reg"), 0);
 }
 
-static void tmpdb_remove(struct tmpdb *t)
+static void tmpdb_remove(struct tu_tmpdb *t)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char p[128];
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s%s", t->file, sfx[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(t->dir), 0);
+	assert_int_equal(tu_tmpdb_remove(t), 0);
 }
 
 static void test_sweep_and_reload(void **state)
 {
 	static struct ctx c;
 	struct sp_registrar_binding b[4];
-	struct tmpdb t;
+	struct tu_tmpdb t;
 	struct sp_registrar_conf conf = conf_test;
 	conf.max_per_aor = 10;
 	tmpdb_make(&t);
@@ -619,7 +606,7 @@ static void test_store_failure(void **state)
 {
 	static struct ctx c;
 	struct sp_registrar_binding b[4];
-	struct tmpdb t;
+	struct tu_tmpdb t;
 	sqlite3 *db;
 	tmpdb_make(&t);
 	ctx_open(&c, t.spec, &conf_test);

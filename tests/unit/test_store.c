@@ -16,30 +16,17 @@
 
 #include "core/err.h"
 #include "store/store.h"
+#include "testutil.h"
 
-struct tmpdb {
-	char dir[64];
-	char file[96];
-	char spec[128];
-};
-
-static void tmpdb_make(struct tmpdb *t)
+/* A database in a fresh temporary directory (tests/testutil.c). */
+static void tmpdb_make(struct tu_tmpdb *t)
 {
-	snprintf(t->dir, sizeof(t->dir), "/tmp/sipeer-store-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->file, sizeof(t->file), "%s/loc.db", t->dir);
-	snprintf(t->spec, sizeof(t->spec), "sqlite:%s", t->file);
+	assert_int_equal(tu_tmpdb_make(t, "store"), 0);
 }
 
-static void tmpdb_remove(struct tmpdb *t)
+static void tmpdb_remove(struct tu_tmpdb *t)
 {
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char p[128];
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s%s", t->file, sfx[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(t->dir), 0);
+	assert_int_equal(tu_tmpdb_remove(t), 0);
 }
 
 struct done_rec {
@@ -129,7 +116,7 @@ static bool seen_has(const struct seen *s, const char *aor, const char *contact)
 
 static void test_sqlite_write_reload(void **state)
 {
-	struct tmpdb t;
+	struct tu_tmpdb t;
 	struct sp_store *st;
 	struct done_rec rec = { .n = 0 };
 	struct done_arg a1 = { &rec, 1 }, a2 = { &rec, 2 };
@@ -203,7 +190,7 @@ static void test_sqlite_write_reload(void **state)
 
 static void test_sqlite_expired_skipped(void **state)
 {
-	struct tmpdb t;
+	struct tu_tmpdb t;
 	struct sp_store *st;
 	struct done_rec rec = { .n = 0 };
 	struct done_arg a = { &rec, 1 };
@@ -229,7 +216,7 @@ static void test_sqlite_expired_skipped(void **state)
 
 static void test_sqlite_group_commit(void **state)
 {
-	struct tmpdb t;
+	struct tu_tmpdb t;
 	struct sp_store *st;
 	static struct done_rec rec;
 	static struct done_arg args[300];
@@ -300,7 +287,7 @@ static void child_write(const char *spec, int wfd)
 
 static void test_sqlite_kill9(void **state)
 {
-	struct tmpdb t;
+	struct tu_tmpdb t;
 	int pfd[2];
 	char c = 0;
 	tmpdb_make(&t);
@@ -337,7 +324,7 @@ static void test_sqlite_kill9(void **state)
 /* One failing batch in a group does not take the others down (savepoints). */
 static void test_sqlite_batch_isolation(void **state)
 {
-	struct tmpdb t;
+	struct tu_tmpdb t;
 	struct sp_store *st;
 	struct done_rec rec = { .n = 0 };
 	struct done_arg a[3] = { { &rec, 0 }, { &rec, 1 }, { &rec, 2 } };
