@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "dialog/cdr.h"
 #include "io/loop.h"
 #include "peering/peering.h"
 #include "proxy/proxy.h"
@@ -43,6 +44,7 @@ struct worker {
 	struct sp_proxy *proxy;
 	struct sp_router *router;
 	struct sp_peering *peering;
+	struct sp_cdr *cdr;
 	struct sp_listen_spec *listen;
 	char *secret;   /* the running auth.secret (nonces, Record-Route tokens) */
 	int sigfd;
@@ -61,6 +63,13 @@ struct worker {
 static uint64_t wall_s(void)
 {
 	return (uint64_t)time(NULL);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- authentication ------------------------------------------------------ */
@@ -226,6 +235,90 @@ static bool from_our_domain(struct worker *w, struct sp_msg *m)
 	return false;
 }
 
+/* ---- call records ------------------------------------------------------------ */
+
+/* A party for the record: the E.164 number of a user part when it is one,
+ * else user@host. */
+static void party(struct worker *w, const struct sp_uri *u, char *out, size_t size)
+{
+	char user[128];
+	size_t len;
+	out[0] = '\0';
+	if (!u)
+		return;
+	if (u->user.len && sp_uri_unescape(u->user, user, sizeof(user), &len) == 0) {
+		struct sp_numbering plan;
+		memset(&plan, 0, sizeof(plan));
+		snprintf(plan.country_code, sizeof(plan.country_code), "%s",
+			 w->cfg->numbering.country_code ? w->cfg->numbering.country_code : "");
+		snprintf(plan.national_prefix, sizeof(plan.national_prefix), "%s",
+			 w->cfg->numbering.national_prefix ? w->cfg->numbering.national_prefix : "");
+		snprintf(plan.international_prefix, sizeof(plan.international_prefix), "%s",
+			 w->cfg->numbering.international_prefix ?
+				 w->cfg->numbering.international_prefix : "");
+		if (sp_number_normalize(&plan, sp_str_make(user, len), out, size) && out[0] == '+')
+			return;
+	}
+	if (u->scheme_id == SP_URI_TEL)
+		snprintf(out, size, "%.*s", (int)u->user.len, u->user.p);
+	else
+		snprintf(out, size, "%.*s@%.*s", (int)(u->user.len > 64 ? 64 : u->user.len), u->user.p,
+			 (int)(u->host.len > 64 ? 64 : u->host.len), u->host.p);
+}
+
+/* An admitted INVITE that starts a dialog: its record begins. The caller
+ * is the asserted identity when there is one (ours, or a trusted peer's). */
+static void record_start(struct worker *w, struct sp_proxy_req *r, const struct sp_peer_origin *o,
+			 const char *asserted_user)
+{
+	struct sp_msg *m = r->msg;
+	const struct sp_addr *to = sp_msg_to(m), *from = sp_msg_from(m);
+	char caller[160], callee[160], ingress[160];
+	struct sp_cdr_info info;
+
+	if (!w->cdr || m->method_id != SP_METHOD_INVITE || !to || to->tag.len)
+		return;
+	if (asserted_user)
+		snprintf(caller, sizeof(caller), "%s", asserted_user);
+	else
+		party(w, from ? &from->uri : NULL, caller, sizeof(caller));
+	party(w, sp_msg_ruri(m), callee, sizeof(callee));
+	memset(&info, 0, sizeof(info));
+	info.caller = caller;
+	info.callee = callee;
+	if (o) {
+		sp_peering_origin_name(w->peering, o, ingress, sizeof(ingress));
+		if (o->federation >= 0 && (size_t)o->federation < w->cfg->federation_count)
+			info.federation = w->cfg->federations[o->federation].name;
+	} else {
+		snprintf(ingress, sizeof(ingress), "local");
+	}
+	info.ingress = ingress;
+	sp_cdr_start(w->cdr, sp_msg_call_id(m), &info, wall_ms());
+}
+
+static void on_invite_final(void *arg, struct sp_str call_id, uint16_t status, uint32_t egress)
+{
+	struct worker *w = arg;
+	char name[160] = "";
+	if (!w->cdr)
+		return;
+	if (egress == SP_ROUTER_TAG_LOCAL)
+		snprintf(name, sizeof(name), "local");
+	else if (egress >= SP_ROUTER_TAG_PEER && egress - SP_ROUTER_TAG_PEER < w->cfg->peer_count)
+		snprintf(name, sizeof(name), "peer %s", w->cfg->peers[egress - SP_ROUTER_TAG_PEER].name);
+	else if (egress == SP_ROUTER_TAG_ROUTE)
+		snprintf(name, sizeof(name), "route");
+	sp_cdr_final(w->cdr, call_id, status, name, wall_ms());
+}
+
+static void on_bye(void *arg, struct sp_str call_id)
+{
+	struct worker *w = arg;
+	if (w->cdr)
+		sp_cdr_bye(w->cdr, call_id, wall_ms());
+}
+
 /* ---- the peering side ------------------------------------------------------ */
 
 static void log_refusal(struct worker *w, const struct sp_rx *rx, const char *why)
@@ -301,6 +394,7 @@ static int peer_request(struct worker *w, struct sp_proxy_req *r, const struct s
 	}
 	if (!o->trusted && sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
 		return SP_ENOMEM;
+	record_start(w, r, o, NULL);
 	return route(w, r);
 }
 
@@ -320,8 +414,10 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 		return peer_request(w, r, &o);
 	if (r->msg->method_id == SP_METHOD_REGISTER)
 		return do_register(w, r);
-	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr))
+	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr)) {
+		record_start(w, r, NULL, NULL);
 		return route(w, r);
+	}
 	if (from_our_domain(w, r->msg)) {
 		ptrdiff_t u = authenticate(w, r, SP_HDR_PROXY_AUTHORIZATION, 407);
 		if (u < 0)
@@ -336,6 +432,13 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 		if (sp_proxy_req_identity(r, true, sip, w->cfg->users[u].number ? tel : NULL,
 					  w->cfg->auth.realm) != 0)
 			return SP_ENOMEM;
+		char who[600];
+		if (w->cfg->users[u].number)
+			snprintf(who, sizeof(who), "%s", w->cfg->users[u].number);
+		else
+			snprintf(who, sizeof(who), "%s@%s", w->cfg->users[u].user,
+				 w->cfg->domain_count ? w->cfg->domains[0] : "localhost");
+		record_start(w, r, NULL, who);
 		return route(w, r);
 	}
 	/* Anyone may reach this node's own users, and nothing else: never an
@@ -343,6 +446,7 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 	if (!r->has_route && sp_router_local_user(w->router, r, aor, sizeof(aor)) >= 0) {
 		if (sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
 			return SP_ENOMEM;
+		record_start(w, r, NULL, NULL);
 		return route(w, r);
 	}
 	w->stats.admission_refused++;
@@ -388,6 +492,8 @@ static void on_sweep(struct sp_timer *t, void *arg)
 {
 	struct worker *w = arg;
 	sp_registrar_sweep(w->reg, wall_s());
+	if (w->cdr)
+		sp_cdr_sweep(w->cdr, wall_ms());
 	sp_timer_start(sp_loop_timers(w->loop), &w->sweep, sp_loop_now(w->loop) + SWEEP_MS, on_sweep, w);
 }
 
@@ -584,6 +690,14 @@ static void print_stats(struct worker *w)
 	       " auth failures %" PRIu64 " reloads %" PRIu64,
 	       w->stats.registers, w->reg ? sp_registrar_count(w->reg) : 0, w->stats.challenges,
 	       w->stats.auth_failures, w->stats.reloads);
+	if (w->cdr) {
+		struct sp_cdr_stats cs;
+		sp_cdr_stats(w->cdr, &cs);
+		sp_log(SP_LOG_NOTICE,
+		       "call records: written %" PRIu64 " open %zu not recorded (cap) %" PRIu64
+		       " write errors %" PRIu64,
+		       cs.written, cs.open, cs.dropped_cap, cs.write_errors);
+	}
 	sp_log(SP_LOG_NOTICE,
 	       "peering: requests from peers %" PRIu64 " on-demand %" PRIu64 " refused: not a peer %"
 	       PRIu64 " TLS required %" PRIu64 " wrong certificate %" PRIu64 " relaying %" PRIu64,
@@ -607,7 +721,10 @@ static int start(struct worker *w)
 	struct sp_proxy_cfg pc;
 	static const struct sp_transport_h th = { .rx = tp_rx, .send_error = tp_send_error };
 	static const struct sp_txn_ops xo = { .send = txn_send, .now = txn_now };
-	static const struct sp_proxy_h ph = { .request = on_request, .admit = on_admit };
+	static const struct sp_proxy_h ph = { .request = on_request,
+					      .admit = on_admit,
+					      .invite_final = on_invite_final,
+					      .bye = on_bye };
 	char spec[4200];
 	int err;
 
@@ -640,6 +757,9 @@ static int start(struct worker *w)
 	}
 	if ((err = sp_router_create(cfg, w->reg, &w->router)) != 0 ||
 	    (err = sp_peering_create(cfg, &w->peering)) != 0)
+		return err;
+	if ((err = sp_cdr_create(w->store, cfg->cdr.file, cfg->limits.transactions,
+				 (uint64_t)cfg->cdr.max_duration * 1000u, &w->cdr)) != 0)
 		return err;
 	w->rl_admission.interval_ms = 10000;
 
@@ -704,6 +824,8 @@ static void stop(struct worker *w)
 	 * which find their transactions gone and only free their contexts
 	 * (so the proxy must still exist). */
 	sp_txn_layer_destroy(w->txn);
+	sp_cdr_destroy(w->cdr, wall_ms()); /* open calls end here, before the store closes */
+	w->cdr = NULL;
 	if (w->loop && w->store)
 		sp_loop_fd_del(w->loop, sp_store_fd(w->store));
 	if (w->store)

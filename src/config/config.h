@@ -219,6 +219,10 @@ struct sp_config {
 	/* peering.refuse: a request on a peering listener from nobody we peer
 	 * with is dropped silently (false, the default) or answered 403. */
 	bool peering_refuse_reject;
+	struct {
+		char *file;            /* JSON lines, resolved path; NULL: the store only */
+		uint32_t max_duration; /* seconds, default 43200 (12 h) */
+	} cdr;
 	void *mem_;       /* private: the allocations above */
 };
 

@@ -29,6 +29,7 @@ struct target {
 	bool has_dst;
 	unsigned group;
 	unsigned flags; /* SP_PROXY_T_* */
+	uint32_t tag;   /* sp_proxy_target.tag */
 };
 
 struct branch {
@@ -69,6 +70,8 @@ struct sp_pcall {
 	unsigned nchal, nchal_resp; /* challenge lines, and responses they came from */
 	int in_listener;
 	bool from_peering;          /* the request came from another provider */
+	bool initial_invite;        /* an INVITE without To tag: call records follow it */
+	uint32_t best_tag;          /* the target tag of the best response */
 };
 
 struct sp_proxy_pending {
@@ -89,9 +92,11 @@ struct sp_proxy {
 	struct sp_buf rxcopy; /* a received request with received=/rport= filled in */
 	struct sp_buf out;    /* scratch serialization */
 	struct sp_log_ratelimit rl_overload, rl_malformed;
+	uint32_t egress_hint; /* the target tag of an answer reply_txn sends on a branch's behalf */
 };
 
 static void call_check_done(struct sp_pcall *c);
+static void note_final(struct sp_proxy *p, struct sp_pcall *c, uint16_t status, uint32_t egress);
 
 /* ---- addresses ---------------------------------------------------------- */
 
@@ -265,6 +270,11 @@ static int reply_txn(struct sp_proxy *p, struct sp_txn *st, uint16_t status, con
 		return err;
 	if ((err = sp_txn_server_reply(st, status, p->out.p, p->out.len)) == 0)
 		count_reply(p, status);
+	if (status >= 200 && p->h.invite_final && req->method_id == SP_METHOD_INVITE) {
+		const struct sp_addr *to = sp_msg_to(req);
+		if (to && !to->tag.len)
+			p->h.invite_final(p->arg, sp_msg_call_id(req), status, p->egress_hint);
+	}
 	if (status >= 200 && sp_log_enabled(SP_LOG_DEBUG))
 		sp_log_cid(SP_LOG_DEBUG, sp_msg_call_id(req), "answered %.*s with %u %s",
 			   SP_STR_FMT(req->method), status, reason ? reason : sp_reply_phrase(status));
@@ -835,6 +845,10 @@ static struct sp_pcall *call_get(struct sp_proxy_req *r)
 	c->st = r->st;
 	c->in_listener = r->src.listener;
 	c->from_peering = r->role == SP_ROLE_PEERING;
+	if (r->msg && r->msg->method_id == SP_METHOD_INVITE) {
+		const struct sp_addr *to = sp_msg_to(r->msg);
+		c->initial_invite = to && !to->tag.len;
+	}
 	c->invite = r->msg && r->msg->method_id == SP_METHOD_INVITE;
 	sp_htab_insert(&r->p->calls, &c->node, st_hash(r->st));
 	sp_txn_server_set_handler(r->st, &server_h, c);
@@ -1104,6 +1118,7 @@ static void branch_final(struct branch *b, uint16_t status, struct sp_msg *resp)
 		collect_challenges(c, resp);
 	if (better(status, c->best_status)) {
 		c->best_status = status;
+		c->best_tag = c->target[b - c->branch].tag;
 		free(c->best);
 		c->best = NULL;
 		if (resp && relay(c->p, c, b, resp, true) != 0)
@@ -1168,6 +1183,7 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 		relay(p, c, b, resp, false);
 		if (!c->final_sent) {
 			c->final_sent = true;
+			note_final(p, c, status, c->target[b - c->branch].tag);
 			cancel_pending(c);
 		}
 		return;
@@ -1280,6 +1296,15 @@ static int start_group(struct sp_pcall *c)
 	return started;
 }
 
+/* Call records: the final answer of an initial INVITE went upstream. */
+static void note_final(struct sp_proxy *p, struct sp_pcall *c, uint16_t status, uint32_t egress)
+{
+	struct sp_msg *req;
+	if (!p->h.invite_final || !c->initial_invite || !c->st || !(req = sp_txn_request(c->st)))
+		return;
+	p->h.invite_final(p->arg, sp_msg_call_id(req), status, egress);
+}
+
 static void send_best(struct sp_pcall *c)
 {
 	struct sp_proxy *p = c->p;
@@ -1290,15 +1315,21 @@ static void send_best(struct sp_pcall *c)
 		return;
 	/* 16.7 step 6: a 503 from downstream is not passed on as such (it
 	 * would make the caller think this proxy is overloaded). */
+	p->egress_hint = c->best_tag;
 	if (status == 503 || !c->best) {
 		reply_txn(p, c->st, status == 503 ? 500 : status, NULL, NULL, 0);
+		p->egress_hint = 0;
 		return;
 	}
 	if ((status == 401 || status == 407) && c->nchal_resp > 1 &&
-	    send_merged_challenges(c, status) == 0)
+	    send_merged_challenges(c, status) == 0) {
+		p->egress_hint = 0;
 		return;
+	}
+	p->egress_hint = 0;
 	if (sp_txn_server_reply(c->st, status, c->best, c->best_len) == 0)
 		count_reply(p, status);
+	note_final(p, c, status, c->best_tag);
 }
 
 /* Did the last group started hold failover targets of which one was
@@ -1380,6 +1411,7 @@ int sp_proxy_target_add_ex(struct sp_proxy_req *r, const struct sp_proxy_target 
 	}
 	t->group = group;
 	t->flags = tg->flags;
+	t->tag = tg->tag;
 	/* Keep the targets sorted by group (stable). */
 	unsigned i = c->ntargets++;
 	while (i > 0 && c->target[i - 1].group > group) {
@@ -1500,6 +1532,8 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	r.role = rx->role;
 	r.tls = rx->tls;
 	r.origin = origin;
+	if (m->method_id == SP_METHOD_BYE && p->h.bye)
+		p->h.bye(p->arg, sp_msg_call_id(m));
 
 	/* 16.3: reasonable syntax (the parser did it), URI scheme,
 	 * Max-Forwards, loop, Proxy-Require. */

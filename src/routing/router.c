@@ -179,7 +179,10 @@ static uint16_t route_local(struct sp_router *rt, struct sp_proxy_req *r, const 
 		last_q = b[i].q;
 		struct sp_dest dst;
 		bool override = binding_dest(&b[i], &dst);
-		if (sp_proxy_target_add(r, b[i].contact, b[i].path, override ? &dst : NULL, group) != 0)
+		struct sp_proxy_target t = { .uri = b[i].contact, .route = b[i].path,
+					     .dst = override ? &dst : NULL, .group = group,
+					     .tag = SP_ROUTER_TAG_LOCAL };
+		if (sp_proxy_target_add_ex(r, &t) != 0)
 			return 500;
 	}
 	return 0;
@@ -233,6 +236,7 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 	memset(&t, 0, sizeof(t));
 	t.flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN |
 		  (peer->trusted ? 0 : SP_PROXY_T_UNTRUSTED);
+	t.tag = SP_ROUTER_TAG_PEER + (uint32_t)pi;
 	if (num && num[0] == '+') {
 		const char *domain = peer->domain_count ? peer->domains[0] :
 				     peer->host_count ? peer->hosts[0].host : NULL;
@@ -320,7 +324,9 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 				unsupported = true;
 				continue;
 			}
-			if (sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, &dst, group++) != 0)
+			struct sp_proxy_target t = { .dst = &dst, .group = group++,
+						     .tag = SP_ROUTER_TAG_ROUTE };
+			if (sp_proxy_target_add_ex(r, &t) != 0)
 				return 500;
 			break;
 		case SP_CONFIG_TO_PEER:
