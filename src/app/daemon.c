@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "dialog/cdr.h"
 #include "io/loop.h"
+#include "peering/health.h"
 #include "peering/peering.h"
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
@@ -45,6 +46,7 @@ struct worker {
 	struct sp_router *router;
 	struct sp_peering *peering;
 	struct sp_cdr *cdr;
+	struct sp_health *health;
 	struct sp_listen_spec *listen;
 	char *secret;   /* the running auth.secret (nonces, Record-Route tokens) */
 	int sigfd;
@@ -551,6 +553,21 @@ static void set_tls_expectations(struct worker *w)
 	}
 }
 
+/* The OPTIONS prober of cfg's peers, and the router's view of it. */
+static int start_health(struct worker *w, const struct sp_config *cfg, struct sp_router *rt,
+			struct sp_health **out)
+{
+	struct sp_health_cfg hc = { .cfg = cfg };
+	*out = NULL;
+	if (!cfg->peering_probe_interval)
+		return 0;
+	hc.interval_ms = cfg->peering_probe_interval * 1000u;
+	int err = sp_health_create(&hc, sp_loop_timers(w->loop), w->tp, w->txn, out);
+	if (err == 0)
+		sp_router_set_health(rt, sp_health_host_up, *out);
+	return err;
+}
+
 static bool same_cas(const struct sp_peering *a, const struct sp_peering *b)
 {
 	size_t na, nb;
@@ -629,6 +646,10 @@ static void reload(struct worker *w)
 		free(nsecret);
 		return;
 	}
+	sp_health_destroy(w->health);
+	w->health = NULL;
+	if (start_health(w, ncfg, nrt, &w->health) != 0)
+		sp_log(SP_LOG_WARN, "reload: peer probes could not start; every host counts as up");
 	sp_router_destroy(w->router);
 	w->router = nrt;
 	sp_peering_destroy(w->peering);
@@ -700,9 +721,11 @@ static void print_stats(struct worker *w)
 	}
 	sp_log(SP_LOG_NOTICE,
 	       "peering: requests from peers %" PRIu64 " on-demand %" PRIu64 " refused: not a peer %"
-	       PRIu64 " TLS required %" PRIu64 " wrong certificate %" PRIu64 " relaying %" PRIu64,
+	       PRIu64 " TLS required %" PRIu64 " wrong certificate %" PRIu64 " relaying %" PRIu64
+	       " hosts down %zu",
 	       w->stats.peer_requests, w->stats.ondemand_requests, w->stats.peer_unknown,
-	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied);
+	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied,
+	       sp_health_down_count(w->health));
 	if (ts)
 		sp_log(SP_LOG_NOTICE,
 		       "transport: rx %" PRIu64 " tx %" PRIu64 " connections accepted %" PRIu64
@@ -803,6 +826,8 @@ static int start(struct worker *w)
 	pc.timers = sp_loop_timers(w->loop);
 	if ((err = sp_proxy_create(&pc, w->tp, w->txn, &ph, w, &w->proxy)) != 0)
 		return err;
+	if ((err = start_health(w, cfg, w->router, &w->health)) != 0)
+		return err;
 
 	if ((err = sp_loop_fd_add(w->loop, sp_store_fd(w->store), SP_IO_READ, on_store, w)) != 0 ||
 	    (err = sp_loop_fd_add(w->loop, w->sigfd, SP_IO_READ, on_signal, w)) != 0)
@@ -823,6 +848,8 @@ static void stop(struct worker *w)
 	 * flushes what is queued and runs the registrar's pending answers,
 	 * which find their transactions gone and only free their contexts
 	 * (so the proxy must still exist). */
+	sp_health_destroy(w->health);
+	w->health = NULL;
 	sp_txn_layer_destroy(w->txn);
 	sp_cdr_destroy(w->cdr, wall_ms()); /* open calls end here, before the store closes */
 	w->cdr = NULL;

@@ -1049,12 +1049,19 @@ static void build_cdr(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
  * listener gets: nothing (the default), or a 403. */
 static void build_peering(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 {
-	static const char *const keys[] = { "refuse", NULL };
-	struct sp_cfg_slot sl[1];
+	static const char *const keys[] = { "refuse", "probe_interval", NULL };
+	struct sp_cfg_slot sl[2];
 	size_t mark = sp_cfg_push(ld, "peering");
 	struct sp_str t;
 
-	if (sp_cfg_map(ld, s, keys, sl) && sl[0].set) {
+	if (!sp_cfg_map(ld, s, keys, sl)) {
+		sp_cfg_pop(ld, mark);
+		return;
+	}
+	if (sl[1].set)
+		WITH_KEY(ld, "probe_interval",
+			 sp_cfg_u32(ld, &sl[1], 0, 3600, &ld->cfg->peering_probe_interval));
+	if (sl[0].set) {
 		size_t m = sp_cfg_push(ld, "refuse");
 		if (sp_cfg_scalar(ld, &sl[0], "drop or reject", &t)) {
 			if (sp_str_caseeq_c(t, "drop"))
@@ -1220,6 +1227,7 @@ static void set_defaults(struct sp_config *cfg)
 	cfg->workers = 1;
 	cfg->enum_.timeout_ms = 800;
 	cfg->cdr.max_duration = 43200;
+	cfg->peering_probe_interval = 10;
 }
 
 static char *dup_c(struct sp_cfg_ld *ld, const char *s)

@@ -207,19 +207,6 @@ bool sp_router_number_is_ours(const struct sp_router *rt, const char *num)
 	return false;
 }
 
-/* The first peering listener for a protocol and address family, so what
- * goes to other providers leaves by the side that faces them (its address
- * in Via and Record-Route); -1 lets the transport choose. The transport's
- * listeners are the configuration's, in order. */
-static int peering_listener(const struct sp_config *cfg, enum sp_proto proto, int family)
-{
-	for (size_t i = 0; i < cfg->listen_count; i++)
-		if (cfg->listen[i].role == SP_ROLE_PEERING && cfg->listen[i].proto == proto &&
-		    cfg->listen[i].addr.u.sa.sa_family == family)
-			return (int)i;
-	return -1;
-}
-
 /* A configured peer's hosts, in order, one serial group each: the next is
  * tried only when the one before gave no answer (408, 503, timeout,
  * transport error). Numbers go as sip:+E164@domain;user=phone. Hosts
@@ -262,7 +249,7 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 			memset(&dst, 0, sizeof(dst));
 			dst.proto = host->proto;
 			dst.addr = host->addr;
-			dst.listener = peering_listener(rt->cfg, host->proto, host->addr.u.sa.sa_family);
+			dst.listener = sp_config_peering_listener(rt->cfg, host->proto, host->addr.u.sa.sa_family);
 			t.dst = &dst;
 			t.group = (*group)++;
 			if (sp_proxy_target_add_ex(r, &t) != 0)
