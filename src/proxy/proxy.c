@@ -1786,6 +1786,17 @@ static int via_fill_source(struct sp_proxy *p, struct sp_msg *m, const struct sp
 	return sp_msg_parse(m, p->rxcopy.p, p->rxcopy.len, flags, &err);
 }
 
+/* An in-dialog request that follows a Route entry of ours with a valid
+ * token: a dialog we Record-Routed (the token is an HMAC of the Call-ID,
+ * which nobody else can make). */
+static bool in_our_dialog(struct sp_proxy *p, struct sp_msg *m)
+{
+	const struct sp_addr *to = sp_msg_to(m);
+	struct route_prep rp;
+	return m->request && to && to->tag.len && route_prep(p, m, &rp) == 0 && rp.skip &&
+	       rp.verified;
+}
+
 void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 {
 	struct sp_msg *m = p->msg;
@@ -1802,7 +1813,10 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 	if (rx->role == SP_ROLE_PEERING && p->h.admit &&
 	    !(rx->len >= 8 && memcmp(rx->buf, "SIP/2.0 ", 8) == 0)) {
 		verdict = p->h.admit(p->arg, rx, &origin);
-		if (verdict == SP_PROXY_DROP) {
+		/* Only a request that may belong to one of our dialogs (our
+		 * Record-Route token, "sp=") is parsed before it is dropped: a
+		 * peer removed by a reload still ends the calls it has. */
+		if (verdict == SP_PROXY_DROP && !memmem(rx->buf, rx->len, ";sp=", 4)) {
 			p->stats.drops_admission++;
 			return;
 		}
@@ -1813,7 +1827,7 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 			sp_log_cid(SP_LOG_NOTICE, sp_msg_call_id(m),
 				   "malformed %s: %u %s (%" PRIu64 " more not logged)",
 				   m->request ? "request" : "message", err.status, err.reason, supp);
-		if (m->request && m->method_id != SP_METHOD_ACK) {
+		if (m->request && m->method_id != SP_METHOD_ACK && verdict == SP_PROXY_ADMIT) {
 			struct sp_dest dst;
 			const struct sp_via *via = sp_msg_via(m);
 			sp_buf_reset(&p->out);
@@ -1834,6 +1848,14 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 		return;
 	}
 	p->stats.requests++;
+	if (verdict != SP_PROXY_ADMIT && in_our_dialog(p, m)) {
+		verdict = SP_PROXY_ADMIT;
+		origin = 0;
+	}
+	if (verdict == SP_PROXY_DROP) {
+		p->stats.drops_admission++;
+		return;
+	}
 	if (verdict == SP_PROXY_REJECT) {
 		p->stats.drops_admission++;
 		if (m->method_id != SP_METHOD_ACK)

@@ -70,6 +70,24 @@ it_sipp uac_k -sf "$(scen uac k '127\\.0\\.0\\.21:5062')" -s +4721000001 127.0.0
   || it_fail "call from Kamailio to sipeer"
 wait "$it_sipp_pid" || it_fail "A's callee saw a wrong message"
 
+# A reload that removes the peer stops new calls to it but lets a call in progress end:
+# the BYE from Kamailio's side still reaches A's callee.
+sed 's/<pause milliseconds="100"\/>/<pause milliseconds="2500"\/>/' "$(scen uac k2 '127\\.0\\.0\\.21:5062')" \
+  > "$it_tmp/uac_long.xml"
+it_sipp_bg uas_a2 -sf "$(scen uas a2 '127\\.0\\.0\\.21:5060')" -i 127.0.0.21 -p 5090 -m 1 -timeout 60s
+uas_a2=$it_sipp_pid
+it_sipp_bg uac_k2 -sf "$it_tmp/uac_long.xml" -s +4721000002 127.0.0.22:5060 -i 127.0.0.22 -p 5071 \
+  -m 1 -timeout 30s
+uac_k2=$it_sipp_pid
+sleep 1.2
+sed -e '/^peers:/,/^routes:/{/^routes:/!d}' -e '/to: peer:ssp-k/d' -e '/prefix: "+4725"/d' \
+  "$it_tmp/sipeer.yaml" > "$it_tmp/sipeer2.yaml"
+cp "$it_tmp/sipeer2.yaml" "$it_tmp/sipeer.yaml"
+kill -HUP "$it_sipeer_pid"
+wait "$uac_k2" && wait "$uas_a2" && it_ok "peer removed by a reload: its call in progress still ended with BYE" \
+  || { it_fail "the call in progress did not end after the reload"; tail -n 20 "$it_tmp/uac_k2.out"; }
+grep -q "configuration reloaded" "$it_tmp/sipeer.log" || it_fail "the reload did not happen"
+
 # A stranger on the peering listener gets nothing.
 if sipsak -s sip:127.0.0.21:5062 -H 127.0.0.1 -l 5997 >/dev/null 2>&1; then
   it_fail "a stranger got an answer on the peering listener"
@@ -81,12 +99,12 @@ fi
 sleep 0.5
 records=$("$ctl" -c "$it_tmp/sipeer.yaml" cdr --json)
 n=$(printf '%s\n' "$records" | grep -c '"reason":"bye"')
-[ "$n" = 2 ] && it_ok "two call records ended by BYE" || { it_fail "call records: $n ended by BYE"; printf '%s\n' "$records"; }
+[ "$n" = 3 ] && it_ok "three call records ended by BYE" || { it_fail "call records: $n ended by BYE"; printf '%s\n' "$records"; }
 printf '%s\n' "$records" | grep '"callee":"+4725000001"' | grep -q '"egress":"peer ssp-k"' \
   && it_ok "outgoing record: egress peer ssp-k" || it_fail "outgoing record without egress peer"
 printf '%s\n' "$records" | grep '"callee":"+4721000001"' | grep -q '"ingress":"peer ssp-k"' \
   && it_ok "incoming record: ingress peer ssp-k" || it_fail "incoming record without ingress peer"
-[ "$(grep -c . "$it_tmp/cdr.jsonl")" = 2 ] && it_ok "two JSON lines in cdr.file" || it_fail "cdr.file"
+[ "$(grep -c . "$it_tmp/cdr.jsonl")" = 3 ] && it_ok "three JSON lines in cdr.file" || it_fail "cdr.file"
 
 it_alive || it_fail "sipeer stopped answering"
 it_stop
