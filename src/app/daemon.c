@@ -280,8 +280,14 @@ static void record_start(struct worker *w, struct sp_proxy_req *r, const struct 
 
 	if (!w->cdr || m->method_id != SP_METHOD_INVITE || !to || to->tag.len)
 		return;
+	ptrdiff_t u = -1;
+	if (!asserted_user && !o && from && from->uri.scheme_id != SP_URI_TEL &&
+	    sp_proxy_host_is_ours(w->proxy, from->uri.host))
+		u = sp_router_user_by_name(w->router, from->uri.user);
 	if (asserted_user)
 		snprintf(caller, sizeof(caller), "%s", asserted_user);
+	else if (u >= 0 && w->cfg->users[u].number)
+		snprintf(caller, sizeof(caller), "%s", w->cfg->users[u].number); /* a trusted source's user */
 	else
 		party(w, from ? &from->uri : NULL, caller, sizeof(caller));
 	party(w, sp_msg_ruri(m), callee, sizeof(callee));
@@ -303,15 +309,26 @@ static void on_invite_final(void *arg, struct sp_str call_id, uint16_t status, u
 {
 	struct worker *w = arg;
 	char name[160] = "";
+	const char *fed = NULL;
 	if (!w->cdr)
 		return;
+	if (egress >= SP_ROUTER_TAG_PEER && egress - SP_ROUTER_TAG_PEER < w->cfg->peer_count) {
+		/* The federation the call went through: the egress peer's first. */
+		size_t pi = egress - SP_ROUTER_TAG_PEER;
+		for (size_t f = 0; !fed && f < w->cfg->federation_count; f++)
+			for (size_t m = 0; m < w->cfg->federations[f].member_count; m++)
+				if (w->cfg->federations[f].member_peers[m] == pi) {
+					fed = w->cfg->federations[f].name;
+					break;
+				}
+	}
 	if (egress == SP_ROUTER_TAG_LOCAL)
 		snprintf(name, sizeof(name), "local");
 	else if (egress >= SP_ROUTER_TAG_PEER && egress - SP_ROUTER_TAG_PEER < w->cfg->peer_count)
 		snprintf(name, sizeof(name), "peer %s", w->cfg->peers[egress - SP_ROUTER_TAG_PEER].name);
 	else if (egress == SP_ROUTER_TAG_ROUTE)
 		snprintf(name, sizeof(name), "route");
-	sp_cdr_final(w->cdr, call_id, status, name, wall_ms());
+	sp_cdr_final(w->cdr, call_id, status, name, fed, wall_ms());
 }
 
 static void on_bye(void *arg, struct sp_str call_id)

@@ -249,7 +249,7 @@ void sp_cdr_start(struct sp_cdr *t, struct sp_str call_id, const struct sp_cdr_i
 }
 
 void sp_cdr_final(struct sp_cdr *t, struct sp_str call_id, uint16_t status, const char *egress,
-		  uint64_t now_ms)
+		  const char *federation, uint64_t now_ms)
 {
 	struct rec *r = find(t, call_id);
 	if (!r || r->answer_ms || status < 200)
@@ -259,6 +259,8 @@ void sp_cdr_final(struct sp_cdr *t, struct sp_str call_id, uint16_t status, cons
 	r->status = status;
 	free(r->egress);
 	r->egress = dup_or_null(egress);
+	if (!r->federation)
+		r->federation = dup_or_null(federation);
 	if (status < 300) {
 		r->answer_ms = now_ms ? now_ms : 1;
 		write_rec(t, r, 0, ""); /* open, durable: a crash leaves the start */

@@ -37,9 +37,10 @@ void sp_cdr_start(struct sp_cdr *t, struct sp_str call_id, const struct sp_cdr_i
  * answer came from ("peer ssp-b", "local", "" when answered here). A 2xx
  * opens the call (written at once, so it survives a crash); anything else
  * ends the attempt, except 401/407 (the retry with credentials is the
- * same attempt). */
+ * same attempt). federation (the egress peer's), when not NULL, fills a
+ * record whose ingress named none. */
 void sp_cdr_final(struct sp_cdr *t, struct sp_str call_id, uint16_t status, const char *egress,
-		  uint64_t now_ms);
+		  const char *federation, uint64_t now_ms);
 /* A BYE of the call went through: the call ends. */
 void sp_cdr_bye(struct sp_cdr *t, struct sp_str call_id, uint64_t now_ms);
 /* Ends answered calls older than max_call_ms and forgets attempts that

@@ -43,16 +43,16 @@ static void test_attempts(void **state)
 
 	/* Busy: one record, ended at once. */
 	sp_cdr_start(t, SP_STR("c1"), &info, 1000);
-	sp_cdr_final(t, SP_STR("c1"), 486, "peer ssp-b", 1100);
+	sp_cdr_final(t, SP_STR("c1"), 486, "peer ssp-b", NULL, 1100);
 	assert_int_equal(count(lines(), "\n"), 1);
 	assert_non_null(strstr(lines(), "\"status\":486"));
 	assert_non_null(strstr(lines(), "\"reason\":\"failed\""));
 
 	/* 407, the retry, answer, BYE: one record with the duration. */
 	sp_cdr_start(t, SP_STR("c2"), &info, 2000);
-	sp_cdr_final(t, SP_STR("c2"), 407, "", 2001);
+	sp_cdr_final(t, SP_STR("c2"), 407, "", NULL, 2001);
 	sp_cdr_start(t, SP_STR("c2"), &info, 2100);
-	sp_cdr_final(t, SP_STR("c2"), 200, "peer ssp-b", 2200);
+	sp_cdr_final(t, SP_STR("c2"), 200, "peer ssp-b", NULL, 2200);
 	sp_cdr_start(t, SP_STR("c2"), &info, 2300); /* a late retransmission changes nothing */
 	assert_int_equal(count(lines(), "\n"), 1); /* open calls are not in the JSON yet */
 	sp_cdr_bye(t, SP_STR("c2"), 5200);
@@ -64,13 +64,13 @@ static void test_attempts(void **state)
 
 	/* CANCEL: 487. */
 	sp_cdr_start(t, SP_STR("c3"), &info, 6000);
-	sp_cdr_final(t, SP_STR("c3"), 487, "", 6100);
+	sp_cdr_final(t, SP_STR("c3"), 487, "", NULL, 6100);
 	assert_non_null(strstr(lines(), "\"reason\":\"cancelled\""));
 
 	/* Answered and never hung up: the sweep ends it after max_call_ms; an
 	 * attempt never answered is forgotten. */
 	sp_cdr_start(t, SP_STR("c4"), &info, 10000);
-	sp_cdr_final(t, SP_STR("c4"), 200, "local", 10001);
+	sp_cdr_final(t, SP_STR("c4"), 200, "local", NULL, 10001);
 	sp_cdr_start(t, SP_STR("c5"), &info, 10000);
 	sp_cdr_sweep(t, 20000);
 	assert_int_equal(count(lines(), "\"reason\":\"timeout\""), 0);
@@ -85,7 +85,7 @@ static void test_attempts(void **state)
 		char cid[8];
 		snprintf(cid, sizeof(cid), "d%d", i);
 		sp_cdr_start(t, sp_str_cstr(cid), &info, 90000);
-		sp_cdr_final(t, sp_str_cstr(cid), 200, "local", 90001);
+		sp_cdr_final(t, sp_str_cstr(cid), 200, "local", NULL, 90001);
 	}
 	sp_cdr_stats(t, &st);
 	assert_int_equal(st.open, 4);
@@ -105,7 +105,7 @@ static void test_escaping(void **state)
 	unlink(path);
 	assert_int_equal(sp_cdr_create(NULL, path, 0, 0, &t), 0);
 	sp_cdr_start(t, SP_STR("q\"1"), &info, 1);
-	sp_cdr_final(t, SP_STR("q\"1"), 404, NULL, 2);
+	sp_cdr_final(t, SP_STR("q\"1"), 404, NULL, NULL, 2);
 	assert_non_null(strstr(lines(), "\"caller\":\"a\\\"b\\\\c\\u0001\""));
 	assert_non_null(strstr(lines(), "\"call_id\":\"q\\\"1\""));
 	assert_non_null(strstr(lines(), "\"federation\":\"nordic\""));
