@@ -17,6 +17,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "io/loop.h"
+#include "peering/peering.h"
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
 #include "routing/router.h"
@@ -41,6 +42,7 @@ struct worker {
 	struct sp_txn_layer *txn;
 	struct sp_proxy *proxy;
 	struct sp_router *router;
+	struct sp_peering *peering;
 	struct sp_listen_spec *listen;
 	char *secret;   /* the running auth.secret (nonces, Record-Route tokens) */
 	int sigfd;
@@ -50,7 +52,10 @@ struct worker {
 	uint64_t stop_deadline;
 	struct {
 		uint64_t registers, challenges, auth_failures, admission_refused, reloads;
+		uint64_t peer_unknown, peer_need_tls, peer_wrong_cert, peer_relay_denied;
+		uint64_t peer_requests, ondemand_requests;
 	} stats;
+	struct sp_log_ratelimit rl_admission;
 };
 
 static uint64_t wall_s(void)
@@ -221,10 +226,89 @@ static bool from_our_domain(struct worker *w, struct sp_msg *m)
 	return false;
 }
 
+/* ---- the peering side ------------------------------------------------------ */
+
+static void log_refusal(struct worker *w, const struct sp_rx *rx, const char *why)
+{
+	uint64_t supp = 0;
+	if (!sp_log_ratelimit(&w->rl_admission, rx->now_ms, &supp))
+		return;
+	char src[SP_SOCKADDR_STRLEN];
+	sp_sockaddr_fmt(&rx->src.addr, true, false, src, sizeof(src));
+	sp_log(SP_LOG_NOTICE, "peering: request from %s %s%s%s refused: %s (%" PRIu64
+	       " more refusals not logged)",
+	       sp_proto_name(rx->src.proto), src, rx->tls ? " certificate " : "",
+	       rx->tls && rx->tls->nsan ? rx->tls->san[0] : "", why, supp);
+}
+
+/* The proxy's admit(): only configured peers and federation members get
+ * an answer on the peering side (DESIGN.md section 3). */
+static int on_admit(void *arg, const struct sp_rx *rx, uint32_t *origin)
+{
+	struct worker *w = arg;
+	struct sp_peer_origin o;
+	switch (sp_peering_classify(w->peering, &rx->src, rx->tls, &o)) {
+	case SP_ADMIT_PEER:
+	case SP_ADMIT_ONDEMAND:
+		*origin = sp_peering_origin_pack(&o);
+		return SP_PROXY_ADMIT;
+	case SP_ADMIT_NEED_TLS:
+		w->stats.peer_need_tls++;
+		log_refusal(w, rx, "its federation requires TLS");
+		break;
+	case SP_ADMIT_WRONG_CERT:
+		w->stats.peer_wrong_cert++;
+		log_refusal(w, rx, "the certificate is not the peer's");
+		break;
+	case SP_ADMIT_UNKNOWN:
+		w->stats.peer_unknown++;
+		log_refusal(w, rx, "not a peer");
+		break;
+	}
+	return w->cfg->peering_refuse_reject ? SP_PROXY_REJECT : SP_PROXY_DROP;
+}
+
+/* A request from another provider: it may reach this provider's domains
+ * and numbers only, unless the peer is a transit customer; asserted
+ * identity is believed only from a trusted peer. */
+static int peer_request(struct worker *w, struct sp_proxy_req *r, const struct sp_peer_origin *o)
+{
+	char num[SP_NUMBER_MAX + 16], who[160];
+	const struct sp_uri *u = sp_msg_ruri(r->msg);
+
+	if (o->peer >= 0)
+		w->stats.peer_requests++;
+	else
+		w->stats.ondemand_requests++;
+	if (r->msg->method_id == SP_METHOD_REGISTER) {
+		sp_proxy_reply(r, 403, "Peers do not register here", NULL, 0);
+		return 0;
+	}
+	if (!o->transit && !r->has_route) {
+		bool number = sp_router_ruri_number(w->router, r, num, sizeof(num));
+		bool ours = number ? sp_router_number_is_ours(w->router, num) :
+				     u && u->scheme_id != SP_URI_TEL && r->for_us;
+		if (!ours) {
+			w->stats.peer_relay_denied++;
+			sp_peering_origin_name(w->peering, o, who, sizeof(who));
+			sp_log_cid(SP_LOG_INFO, sp_msg_call_id(r->msg),
+				   "%s asked for %.*s: not ours, and it is no transit peer", who,
+				   (int)(r->msg->ruri_raw.len > 120 ? 120 : r->msg->ruri_raw.len),
+				   r->msg->ruri_raw.p);
+			sp_proxy_reply(r, 403, "Relaying denied", NULL, 0);
+			return 0;
+		}
+	}
+	if (!o->trusted && sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
+		return SP_ENOMEM;
+	return route(w, r);
+}
+
 /* DESIGN.md "Who is admitted, who is challenged". */
 static int on_request(void *arg, struct sp_proxy_req *r)
 {
 	struct worker *w = arg;
+	struct sp_peer_origin o;
 	char aor[512];
 
 	if (w->stopping) {
@@ -232,6 +316,8 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 		sp_proxy_reply(r, 503, "Shutting down", ra, 1);
 		return 0;
 	}
+	if (sp_peering_origin_unpack(r->origin, &o))
+		return peer_request(w, r, &o);
 	if (r->msg->method_id == SP_METHOD_REGISTER)
 		return do_register(w, r);
 	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr))
@@ -342,6 +428,35 @@ static int make_digest(const struct sp_config *cfg, const char *secret, struct s
 	return sp_digest_new(&dc, out);
 }
 
+/* Outgoing TLS to a peer's host must reach that peer: its certificate
+ * must carry one of the peer's certificate.san names. */
+static void set_tls_expectations(struct worker *w)
+{
+	sp_transport_tls_expect_clear(w->tp);
+	for (size_t i = 0; i < w->cfg->peer_count; i++) {
+		const struct sp_config_peer *peer = &w->cfg->peers[i];
+		for (size_t h = 0; peer->san_count && h < peer->host_count; h++)
+			if (peer->hosts[h].numeric && peer->hosts[h].proto == SP_PROTO_TLS &&
+			    sp_transport_tls_expect(w->tp, &peer->hosts[h].addr,
+						    (const char *const *)peer->san,
+						    peer->san_count) != 0)
+				sp_log(SP_LOG_WARN, "peer %s: cannot pin its certificate names",
+				       peer->name);
+	}
+}
+
+static bool same_cas(const struct sp_peering *a, const struct sp_peering *b)
+{
+	size_t na, nb;
+	const char *const *ca = sp_peering_extra_cas(a, &na), *const *cb = sp_peering_extra_cas(b, &nb);
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(ca[i], cb[i]) != 0)
+			return false;
+	return true;
+}
+
 static bool same_listeners(const struct sp_config *a, const struct sp_config *b)
 {
 	if (a->listen_count != b->listen_count)
@@ -362,6 +477,7 @@ static void reload(struct worker *w)
 	struct sp_config_diag *diag;
 	struct sp_router *nrt = NULL;
 	struct sp_digest *ndg = NULL;
+	struct sp_peering *npg = NULL;
 
 	if (!w->path) {
 		sp_log(SP_LOG_NOTICE, "SIGHUP: running on the built-in configuration; nothing to reload");
@@ -384,17 +500,33 @@ static void reload(struct worker *w)
 	 * unless the file sets one. */
 	char *nsecret = ncfg->auth.secret_generated ? strdup(w->secret) : strdup(ncfg->auth.secret);
 	if (!nsecret || sp_router_create(ncfg, w->reg, &nrt) != 0 ||
-	    make_digest(ncfg, nsecret, &ndg) != 0) {
+	    make_digest(ncfg, nsecret, &ndg) != 0 || sp_peering_create(ncfg, &npg) != 0) {
 		sp_log(SP_LOG_ERR, "reload failed; the previous configuration stays");
 		sp_router_destroy(nrt);
+		sp_digest_free(ndg);
 		sp_config_free(ncfg);
 		free(nsecret);
 		return;
 	}
 	if (!same_listeners(w->cfg, ncfg))
 		sp_log(SP_LOG_WARN, "reload: listen changes take effect at the next start");
+	if (!same_cas(w->peering, npg)) {
+		/* The transport loaded the anchors at start, in the order that maps
+		 * a chain's anchor to its federation: a new order would misplace
+		 * on-demand peers. */
+		sp_log(SP_LOG_ERR, "reload refused: the federations' CA files changed; restart to "
+				   "apply them (the previous configuration stays)");
+		sp_router_destroy(nrt);
+		sp_digest_free(ndg);
+		sp_peering_destroy(npg);
+		sp_config_free(ncfg);
+		free(nsecret);
+		return;
+	}
 	sp_router_destroy(w->router);
 	w->router = nrt;
+	sp_peering_destroy(w->peering);
+	w->peering = npg;
 	sp_digest_free(w->digest);
 	w->digest = ndg;
 	sp_proxy_set_secret(w->proxy, nsecret);
@@ -404,6 +536,7 @@ static void reload(struct worker *w)
 	sp_log_set_level(ncfg->log_level);
 	sp_config_free(w->cfg);
 	w->cfg = ncfg;
+	set_tls_expectations(w);
 	w->stats.reloads++;
 	sp_log(SP_LOG_NOTICE, "configuration reloaded from %s", w->path);
 }
@@ -451,6 +584,11 @@ static void print_stats(struct worker *w)
 	       " auth failures %" PRIu64 " reloads %" PRIu64,
 	       w->stats.registers, w->reg ? sp_registrar_count(w->reg) : 0, w->stats.challenges,
 	       w->stats.auth_failures, w->stats.reloads);
+	sp_log(SP_LOG_NOTICE,
+	       "peering: requests from peers %" PRIu64 " on-demand %" PRIu64 " refused: not a peer %"
+	       PRIu64 " TLS required %" PRIu64 " wrong certificate %" PRIu64 " relaying %" PRIu64,
+	       w->stats.peer_requests, w->stats.ondemand_requests, w->stats.peer_unknown,
+	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied);
 	if (ts)
 		sp_log(SP_LOG_NOTICE,
 		       "transport: rx %" PRIu64 " tx %" PRIu64 " connections accepted %" PRIu64
@@ -469,7 +607,7 @@ static int start(struct worker *w)
 	struct sp_proxy_cfg pc;
 	static const struct sp_transport_h th = { .rx = tp_rx, .send_error = tp_send_error };
 	static const struct sp_txn_ops xo = { .send = txn_send, .now = txn_now };
-	static const struct sp_proxy_h ph = { .request = on_request };
+	static const struct sp_proxy_h ph = { .request = on_request, .admit = on_admit };
 	char spec[4200];
 	int err;
 
@@ -500,8 +638,10 @@ static int start(struct worker *w)
 		sp_log(SP_LOG_ERR, "auth: %s", sp_strerror(err));
 		return err;
 	}
-	if ((err = sp_router_create(cfg, w->reg, &w->router)) != 0)
+	if ((err = sp_router_create(cfg, w->reg, &w->router)) != 0 ||
+	    (err = sp_peering_create(cfg, &w->peering)) != 0)
 		return err;
+	w->rl_admission.interval_ms = 10000;
 
 	w->listen = calloc(cfg->listen_count ? cfg->listen_count : 1, sizeof(*w->listen));
 	if (!w->listen)
@@ -517,6 +657,7 @@ static int start(struct worker *w)
 	tc.tls_cert = cfg->tls.cert;
 	tc.tls_key = cfg->tls.key;
 	tc.tls_ca = cfg->tls.ca;
+	tc.tls_extra_ca = sp_peering_extra_cas(w->peering, &tc.ntls_extra_ca);
 	tc.max_conns = cfg->limits.connections;
 	tc.max_conns_per_ip = cfg->limits.connections_per_source;
 	tc.idle_timeout_ms = (uint64_t)cfg->limits.stream_idle_timeout * 1000u;
@@ -524,6 +665,7 @@ static int start(struct worker *w)
 	tc.max_pending_out = 1u << 20;
 	if ((err = sp_transport_create(w->loop, &tc, &th, w, &w->tp)) != 0)
 		return err;
+	set_tls_expectations(w);
 
 	memset(&xc, 0, sizeof(xc));
 	xc.t1_ms = cfg->timers.t1;
@@ -573,6 +715,7 @@ static void stop(struct worker *w)
 		sp_loop_fd_del(w->loop, w->sigfd);
 	sp_registrar_destroy(w->reg);
 	sp_router_destroy(w->router);
+	sp_peering_destroy(w->peering);
 	sp_digest_free(w->digest);
 	if (w->loop)
 		sp_loop_destroy(w->loop);

@@ -13,12 +13,13 @@
 /* Key order in each table is the order of the slots filled by sp_cfg_map. */
 enum { K_LISTEN, K_TLS, K_STORE, K_DOMAINS, K_NUMBERS, K_TRUSTED, K_USERS, K_NUMBERING,
        K_ROUTES, K_PEERS, K_FEDERATIONS, K_ENUM, K_CONTROL, K_LOG, K_REGISTRAR, K_AUTH,
-       K_LIMITS, K_TIMERS, K_WORKERS, K_TOP_N };
+       K_LIMITS, K_TIMERS, K_WORKERS, K_PEERING, K_TOP_N };
 static const char *const top_keys[] = { "listen",  "tls",     "store",     "domains",
 					"numbers", "trusted", "users",     "numbering",
 					"routes",  "peers",   "federations", "enum",
 					"control", "log",     "registrar", "auth",
-					"limits",  "timers",  "workers",   NULL };
+					"limits",  "timers",  "workers",   "peering",
+					NULL };
 
 /* Checked values of a string list. */
 typedef const char *(*check_fn)(struct sp_str s);
@@ -1026,6 +1027,31 @@ static void build_log(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 	sp_cfg_pop(ld, mark);
 }
 
+/* peering: { refuse: drop | reject }: what a stranger on a peering
+ * listener gets: nothing (the default), or a 403. */
+static void build_peering(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
+{
+	static const char *const keys[] = { "refuse", NULL };
+	struct sp_cfg_slot sl[1];
+	size_t mark = sp_cfg_push(ld, "peering");
+	struct sp_str t;
+
+	if (sp_cfg_map(ld, s, keys, sl) && sl[0].set) {
+		size_t m = sp_cfg_push(ld, "refuse");
+		if (sp_cfg_scalar(ld, &sl[0], "drop or reject", &t)) {
+			if (sp_str_caseeq_c(t, "drop"))
+				ld->cfg->peering_refuse_reject = false;
+			else if (sp_str_caseeq_c(t, "reject"))
+				ld->cfg->peering_refuse_reject = true;
+			else
+				sp_cfg_err(ld, &sl[0], "expected drop or reject, got \"%.*s\"",
+					   (int)(t.len > 40 ? 40 : t.len), t.p);
+		}
+		sp_cfg_pop(ld, m);
+	}
+	sp_cfg_pop(ld, mark);
+}
+
 /* Fills a group of u32 keys; each spec says its range. */
 struct u32_key {
 	const char *name;
@@ -1283,6 +1309,8 @@ void sp_cfg_build(struct sp_cfg_ld *ld, const struct sp_cfg_slot *root)
 		build_timers(ld, &top[K_TIMERS]);
 	if (top[K_WORKERS].set)
 		WITH_KEY(ld, "workers", sp_cfg_u32(ld, &top[K_WORKERS], 1, 1024, &cfg->workers));
+	if (top[K_PEERING].set)
+		build_peering(ld, &top[K_PEERING]);
 	had_secret = cfg->auth.secret != NULL;
 	finish(ld, root, top, listen_at);
 	cfg->auth.secret_generated = !had_secret && cfg->auth.secret != NULL;

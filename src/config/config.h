@@ -216,6 +216,9 @@ struct sp_config {
 	struct sp_config_limits limits;
 	struct sp_config_timers timers;
 	uint32_t workers; /* default 1 */
+	/* peering.refuse: a request on a peering listener from nobody we peer
+	 * with is dropped silently (false, the default) or answered 403. */
+	bool peering_refuse_reject;
 	void *mem_;       /* private: the allocations above */
 };
 

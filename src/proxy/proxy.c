@@ -27,6 +27,7 @@ struct target {
 	struct sp_dest dst;
 	bool has_dst;
 	unsigned group;
+	unsigned flags; /* SP_PROXY_T_* */
 };
 
 struct branch {
@@ -35,6 +36,7 @@ struct branch {
 	struct sp_timer timer_c; /* INVITE only: ringing without an answer (16.6 step 11) */
 	bool started;
 	bool done;
+	uint16_t status; /* its final status, once done */
 };
 
 /* The proxy context of one server transaction that the proxy forwards or
@@ -476,16 +478,39 @@ static int next_hop(struct sp_msg *m, const struct route_prep *rp, const struct 
 /* Serializes m as forwarded to dst into p->out: our Via with branch, the
  * Request-URI of the target, Max-Forwards less one, our Route entries
  * removed, the target's route in front, Record-Route for dialogs. */
-/* The trust-domain edits of a context: identity stripped or asserted, our
- * own credentials consumed (RFC 3325, RFC 3261 section 22.3). */
-static int identity_edit(struct sp_edit *e, struct sp_msg *m, const struct sp_pcall *c)
+/* Does a Privacy header of m ask for priv-value v (RFC 3323 section 4.2:
+ * values separated by ';')? */
+static bool privacy_has(struct sp_msg *m, const char *v)
 {
+	for (const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_PRIVACY); h; h = sp_msg_hdr_next(m, h)) {
+		struct sp_str rest = h->value;
+		while (rest.len) {
+			size_t i = 0;
+			while (i < rest.len && rest.p[i] != ';')
+				i++;
+			struct sp_str tok = sp_str_trim(sp_str_make(rest.p, i));
+			if (sp_str_caseeq_c(tok, v))
+				return true;
+			rest = i < rest.len ? sp_str_make(rest.p + i + 1, rest.len - i - 1) : SP_STR_NULL;
+		}
+	}
+	return false;
+}
+
+/* The trust-domain edits of one forwarded copy (RFC 3325, RFC 3323, RFC
+ * 3261 section 22.3): identity stripped or asserted, our own credentials
+ * consumed, and towards another provider the privacy the caller asked for.
+ * from_buf holds a rewritten From until the message is serialized. */
+static int identity_edit(struct sp_edit *e, struct sp_msg *m, const struct sp_pcall *c,
+			 const struct target *t, char *from_buf, size_t from_size)
+{
+	bool untrusted = t && (t->flags & SP_PROXY_T_UNTRUSTED);
 	int err;
-	if (c->strip_identity &&
+	if ((c->strip_identity || untrusted) &&
 	    ((err = sp_edit_hdr_remove_all(e, m, SP_HDR_P_ASSERTED_IDENTITY)) != 0 ||
 	     (err = sp_edit_hdr_remove_all(e, m, SP_HDR_P_PREFERRED_IDENTITY)) != 0))
 		return err;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2 && !untrusted; i++)
 		if (c->identity[i] &&
 		    (err = sp_edit_hdr_add(e, m, SP_EDIT_BOTTOM, SP_STR("P-Asserted-Identity"),
 					   sp_str_cstr(c->identity[i]))) != 0)
@@ -499,6 +524,20 @@ static int identity_edit(struct sp_edit *e, struct sp_msg *m, const struct sp_pc
 				return err;
 		}
 	}
+	/* RFC 3323 section 5.1: user (and header) privacy leaves an anonymous
+	 * From; the tag stays, dialogs are matched by it. */
+	const struct sp_hdr *fh = sp_msg_hdr(m, SP_HDR_FROM);
+	const struct sp_addr *from = sp_msg_from(m);
+	if (t && (t->flags & SP_PROXY_T_FOREIGN) && fh && from &&
+	    (privacy_has(m, "user") || privacy_has(m, "header"))) {
+		int n = snprintf(from_buf, from_size,
+				 "\"Anonymous\" <sip:anonymous@anonymous.invalid>%s%.*s",
+				 from->tag.len ? ";tag=" : "", (int)from->tag.len, from->tag.p);
+		if (n < 0 || (size_t)n >= from_size)
+			return SP_E2BIG;
+		if ((err = sp_edit_hdr_value(e, m, fh, sp_str_cstr(from_buf))) != 0)
+			return err;
+	}
 	return 0;
 }
 
@@ -509,6 +548,7 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 	struct sp_edit e;
 	const struct sp_listener_info *l;
 	char via[256], host[SP_SOCKADDR_STRLEN], rr_out[160], rr_in[160], mfbuf[16];
+	char from_buf[512];
 	int li = sp_transport_pick_listener(p->tp, dst), err;
 	uint32_t mf = 70;
 	const struct sp_hdr *mfh = sp_msg_hdr(m, SP_HDR_MAX_FORWARDS);
@@ -543,7 +583,7 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 	if (t && t->route &&
 	    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Route"), sp_str_cstr(t->route))) != 0)
 		return err;
-	if (c && (err = identity_edit(&e, m, c)) != 0)
+	if (c && (err = identity_edit(&e, m, c, t, from_buf, sizeof(from_buf))) != 0)
 		return err;
 	if (!stateless_ack && creates_dialog(m)) {
 		/* Two entries when the request leaves by another listener, so each
@@ -763,6 +803,7 @@ static void branch_final(struct branch *b, uint16_t status, struct sp_msg *resp)
 {
 	struct sp_pcall *c = b->call;
 	b->done = true;
+	b->status = status;
 	if (resp && (status == 401 || status == 407))
 		collect_challenges(c, resp);
 	if (better(status, c->best_status)) {
@@ -871,6 +912,7 @@ static void on_branch_destroyed(void *arg, struct sp_txn *ct)
 	b->ct = NULL;
 	if (!b->done) {
 		b->done = true;
+		b->status = 408;
 		if (!b->call->best_status)
 			b->call->best_status = 408;
 	}
@@ -961,6 +1003,19 @@ static void send_best(struct sp_pcall *c)
 		count_reply(p, status);
 }
 
+/* Did the last group started hold failover targets of which one was
+ * answered by a server (anything but 408 and 503)? Then the search ends. */
+static bool failover_ends(const struct sp_pcall *c)
+{
+	if (c->next == 0 || !(c->target[c->next - 1].flags & SP_PROXY_T_FAILOVER))
+		return false;
+	unsigned group = c->target[c->next - 1].group;
+	for (unsigned i = c->next; i-- > 0 && c->target[i].group == group;)
+		if (c->branch[i].status != 408 && c->branch[i].status != 503)
+			return true;
+	return false;
+}
+
 static void call_check_done(struct sp_pcall *c)
 {
 	for (unsigned i = 0; i < c->next; i++)
@@ -968,8 +1023,9 @@ static void call_check_done(struct sp_pcall *c)
 			return;
 	if (c->final_sent)
 		return;
-	/* Serial forking: the next group, unless a 6xx or a CANCEL ended it. */
-	while (!c->six && !c->cancelled && c->next < c->ntargets) {
+	/* Serial forking: the next group, unless a 6xx or a CANCEL ended it,
+	 * or a group of failover targets got an answer from a server. */
+	while (!c->six && !c->cancelled && c->next < c->ntargets && !failover_ends(c)) {
 		int r = start_group(c);
 		if (r < 0)
 			break;
@@ -996,6 +1052,15 @@ int sp_proxy_reply(struct sp_proxy_req *r, uint16_t status, const char *reason,
 int sp_proxy_target_add(struct sp_proxy_req *r, struct sp_str uri, struct sp_str route,
 			const struct sp_dest *dst, unsigned group)
 {
+	struct sp_proxy_target t = { .uri = uri, .route = route, .dst = dst, .group = group };
+	return sp_proxy_target_add_ex(r, &t);
+}
+
+int sp_proxy_target_add_ex(struct sp_proxy_req *r, const struct sp_proxy_target *tg)
+{
+	struct sp_str uri = tg->uri, route = tg->route;
+	const struct sp_dest *dst = tg->dst;
+	unsigned group = tg->group;
 	struct sp_pcall *c = call_get(r);
 	struct target *t;
 	if (!c)
@@ -1016,6 +1081,7 @@ int sp_proxy_target_add(struct sp_proxy_req *r, struct sp_str uri, struct sp_str
 		t->has_dst = true;
 	}
 	t->group = group;
+	t->flags = tg->flags;
 	/* Keep the targets sorted by group (stable). */
 	unsigned i = c->ntargets++;
 	while (i > 0 && c->target[i - 1].group > group) {
@@ -1113,7 +1179,7 @@ static void reply_options(struct sp_proxy_req *r)
 }
 
 static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
-		       const struct sp_rx *rx)
+		       const struct sp_rx *rx, uint32_t origin)
 {
 	struct sp_proxy_req r;
 	struct route_prep rp;
@@ -1135,6 +1201,7 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	r.src = rx->src;
 	r.role = rx->role;
 	r.tls = rx->tls;
+	r.origin = origin;
 
 	/* 16.3: reasonable syntax (the parser did it), URI scheme,
 	 * Max-Forwards, loop, Proxy-Require. */
@@ -1350,10 +1417,22 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 	struct sp_msg *m = p->msg;
 	struct sp_sip_error err;
 	unsigned flags = rx->src.proto == SP_PROTO_UDP ? SP_PARSE_DATAGRAM : 0;
-	int r;
+	uint32_t origin = 0;
+	int r, verdict = SP_PROXY_ADMIT;
 
 	if (rx->len == 0)
 		return;
+	/* The peering side answers only whom admit() knows, and decides before
+	 * parsing: a stranger's flood costs as little as possible. Responses
+	 * pass; they must match a transaction of ours. */
+	if (rx->role == SP_ROLE_PEERING && p->h.admit &&
+	    !(rx->len >= 8 && memcmp(rx->buf, "SIP/2.0 ", 8) == 0)) {
+		verdict = p->h.admit(p->arg, rx, &origin);
+		if (verdict == SP_PROXY_DROP) {
+			p->stats.drops_admission++;
+			return;
+		}
+	}
 	if (sp_msg_parse(m, rx->buf, rx->len, flags, &err) != 0 || sp_msg_validate(m, &err) != 0) {
 		uint64_t supp = 0;
 		if (sp_log_ratelimit(&p->rl_malformed, rx->now_ms, &supp))
@@ -1381,6 +1460,12 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 		return;
 	}
 	p->stats.requests++;
+	if (verdict == SP_PROXY_REJECT) {
+		p->stats.drops_admission++;
+		if (m->method_id != SP_METHOD_ACK)
+			reply_stateless(p, m, &rx->src, 403, "Not a peer", NULL, 0);
+		return;
+	}
 	if (m->method_id != SP_METHOD_ACK && (r = via_fill_source(p, m, rx, flags)) != 0 &&
 	    r != SP_ENOENT) {
 		/* Only a message at the size cap gets here: answer as is. */
@@ -1408,7 +1493,7 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 	}
 	if (r != SP_TXN_NEW || !st)
 		return;
-	handle_new(p, st, m, rx);
+	handle_new(p, st, m, rx, origin);
 }
 
 void sp_proxy_send_error(struct sp_proxy *p, const struct sp_dest *dst, int err)

@@ -26,7 +26,16 @@ struct sp_proxy_req;
  * sp_proxy_reply_later. Returning another error answers 500. */
 struct sp_proxy_h {
 	int (*request)(void *arg, struct sp_proxy_req *r);
+	/* Admission of a request that arrived on the peering side (a peering
+	 * listener, or a connection we opened from one), before it is parsed
+	 * or matched to a transaction: in-dialog requests, ACK and CANCEL
+	 * included. Returns SP_PROXY_ADMIT (and may set *origin, passed on as
+	 * sp_proxy_req.origin), SP_PROXY_DROP (no answer at all) or
+	 * SP_PROXY_REJECT (a stateless 403). NULL: everything is admitted. */
+	int (*admit)(void *arg, const struct sp_rx *rx, uint32_t *origin);
 };
+
+enum { SP_PROXY_ADMIT = 0, SP_PROXY_DROP = 1, SP_PROXY_REJECT = 2 };
 
 struct sp_proxy_cfg {
 	/* Domains this node serves (lower case): a Request-URI with one of
@@ -58,6 +67,7 @@ struct sp_proxy_req {
 	struct sp_str ruri_user;     /* user part of the Request-URI (escaped) */
 	bool has_route;              /* a Route beyond us remains: a target with an empty
 				      * uri follows it */
+	uint32_t origin;             /* what admit() said of the source (0: access side) */
 	/* Private. */
 	struct sp_pcall *call;
 	bool answered;
@@ -93,6 +103,28 @@ int sp_proxy_reply(struct sp_proxy_req *r, uint16_t status, const char *reason,
  * groups first, same group in parallel. Strings are copied. */
 int sp_proxy_target_add(struct sp_proxy_req *r, struct sp_str uri, struct sp_str route,
 			const struct sp_dest *dst, unsigned group);
+
+/* A target with its policy (sp_proxy_target_add is the plain case). */
+enum {
+	/* The next group is tried after this one only when every branch of
+	 * it failed for want of a server: 408, 503, timeout or transport
+	 * error (a peer's hosts); a 486 from the first host is the answer. */
+	SP_PROXY_T_FAILOVER = 1u << 0,
+	/* Outside the trust domain (RFC 3325): no P-Asserted-Identity or
+	 * P-Preferred-Identity goes there. */
+	SP_PROXY_T_UNTRUSTED = 1u << 1,
+	/* Another provider: the privacy service of RFC 3323 applies on the
+	 * way out (Privacy: user or header anonymizes From). */
+	SP_PROXY_T_FOREIGN = 1u << 2,
+};
+struct sp_proxy_target {
+	struct sp_str uri;          /* empty: keep the Request-URI */
+	struct sp_str route;        /* empty: none */
+	const struct sp_dest *dst;  /* NULL: from the Route or the URI */
+	unsigned group;
+	unsigned flags;             /* SP_PROXY_T_* */
+};
+int sp_proxy_target_add_ex(struct sp_proxy_req *r, const struct sp_proxy_target *t);
 
 /* Trust-domain edits for every forwarded copy of r (RFC 3325, RFC 3261
  * section 22.3): strip removes the P-Asserted-Identity and
@@ -132,6 +164,7 @@ struct sp_proxy_stats {
 	uint64_t drops_malformed, drops_stray_response, drops_no_route;
 	uint64_t rejected_malformed; /* stateless 400 sent */
 	uint64_t overload;           /* 503 for a cap reached */
+	uint64_t drops_admission;    /* peering side: refused by admit() */
 	uint64_t calls_active;       /* proxy contexts alive now */
 };
 const struct sp_proxy_stats *sp_proxy_stats(const struct sp_proxy *p);

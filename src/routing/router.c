@@ -13,7 +13,15 @@ struct sp_router {
 	const struct sp_config *cfg;
 	struct sp_registrar *reg;
 	struct sp_numbering plan;
+	sp_router_host_up_h host_up;
+	void *host_up_arg;
 };
+
+void sp_router_set_health(struct sp_router *rt, sp_router_host_up_h h, void *arg)
+{
+	rt->host_up = h;
+	rt->host_up_arg = arg;
+}
 
 static void copy_plan(char *dst, size_t size, const char *src)
 {
@@ -177,6 +185,112 @@ static uint16_t route_local(struct sp_router *rt, struct sp_proxy_req *r, const 
 	return 0;
 }
 
+bool sp_router_ruri_number(const struct sp_router *rt, const struct sp_proxy_req *r, char *num,
+			   size_t size)
+{
+	const struct sp_uri *u = sp_msg_ruri(r->msg);
+	return u && ruri_number(rt, u, num, size) && num[0] == '+';
+}
+
+bool sp_router_number_is_ours(const struct sp_router *rt, const char *num)
+{
+	const struct sp_config *cfg = rt->cfg;
+	for (size_t i = 0; i < cfg->number_count; i++)
+		if (strncmp(num, cfg->numbers[i], strlen(cfg->numbers[i])) == 0)
+			return true;
+	for (size_t i = 0; i < cfg->user_count; i++)
+		if (cfg->users[i].number && strcmp(num, cfg->users[i].number) == 0)
+			return true;
+	return false;
+}
+
+/* The first peering listener for a protocol and address family, so what
+ * goes to other providers leaves by the side that faces them (its address
+ * in Via and Record-Route); -1 lets the transport choose. The transport's
+ * listeners are the configuration's, in order. */
+static int peering_listener(const struct sp_config *cfg, enum sp_proto proto, int family)
+{
+	for (size_t i = 0; i < cfg->listen_count; i++)
+		if (cfg->listen[i].role == SP_ROLE_PEERING && cfg->listen[i].proto == proto &&
+		    cfg->listen[i].addr.u.sa.sa_family == family)
+			return (int)i;
+	return -1;
+}
+
+/* A configured peer's hosts, in order, one serial group each: the next is
+ * tried only when the one before gave no answer (408, 503, timeout,
+ * transport error). Numbers go as sip:+E164@domain;user=phone. Hosts
+ * marked down by the health probes are skipped while another is up.
+ * Returns the number of targets added, or -1 on failure. */
+static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, const char *num,
+		      unsigned *group, bool *unsupported)
+{
+	const struct sp_config_peer *peer = &rt->cfg->peers[pi];
+	char uri[256];
+	struct sp_proxy_target t;
+	int added = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN |
+		  (peer->trusted ? 0 : SP_PROXY_T_UNTRUSTED);
+	if (num && num[0] == '+') {
+		const char *domain = peer->domain_count ? peer->domains[0] :
+				     peer->host_count ? peer->hosts[0].host : NULL;
+		bool v6 = domain && strchr(domain, ':');
+		if (domain) {
+			snprintf(uri, sizeof(uri), "sip:%s@%s%s%s;user=phone", num, v6 ? "[" : "",
+				 domain, v6 ? "]" : "");
+			t.uri = sp_str_cstr(uri);
+		}
+	}
+	for (int pass = 0; pass < 2 && added == 0; pass++) {
+		/* First pass: hosts believed up; second: all of them, since a
+		 * probe may be wrong and trying is better than refusing. */
+		for (size_t h = 0; h < peer->host_count; h++) {
+			const struct sp_config_host *host = &peer->hosts[h];
+			struct sp_dest dst;
+			if (!host->numeric) {
+				*unsupported = true; /* names: the resolver's issue */
+				continue;
+			}
+			if (pass == 0 && rt->host_up && !rt->host_up(rt->host_up_arg, pi, h))
+				continue;
+			memset(&dst, 0, sizeof(dst));
+			dst.proto = host->proto;
+			dst.addr = host->addr;
+			dst.listener = peering_listener(rt->cfg, host->proto, host->addr.u.sa.sa_family);
+			t.dst = &dst;
+			t.group = (*group)++;
+			if (sp_proxy_target_add_ex(r, &t) != 0)
+				return -1;
+			added++;
+		}
+	}
+	return added;
+}
+
+/* A static peer entry that serves the number (longest prefix) or the
+ * domain: the look-up that needs no DNS. */
+static ptrdiff_t peer_for(const struct sp_config *cfg, const char *num, const struct sp_uri *u)
+{
+	ptrdiff_t best = -1;
+	size_t best_len = 0;
+	for (size_t i = 0; i < cfg->peer_count; i++) {
+		const struct sp_config_peer *peer = &cfg->peers[i];
+		for (size_t k = 0; num && k < peer->number_count; k++) {
+			size_t l = strlen(peer->numbers[k]);
+			if (l > best_len && strncmp(num, peer->numbers[k], l) == 0) {
+				best = (ptrdiff_t)i;
+				best_len = l;
+			}
+		}
+		for (size_t k = 0; best < 0 && u->scheme_id != SP_URI_TEL && k < peer->domain_count; k++)
+			if (sp_str_caseeq_c(u->host, peer->domains[k]))
+				return (ptrdiff_t)i;
+	}
+	return best;
+}
+
 uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t now_s)
 {
 	const struct sp_uri *u = sp_msg_ruri(r->msg);
@@ -209,7 +323,26 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 			if (sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, &dst, group++) != 0)
 				return 500;
 			break;
-		case SP_CONFIG_TO_DNS:
+		case SP_CONFIG_TO_PEER:
+			if (route_peer(rt, r, ro->peer, num, &group, &unsupported) < 0)
+				return 500;
+			break;
+		case SP_CONFIG_TO_ENUM:
+		case SP_CONFIG_TO_DNS: {
+			/* Static peer entries answer first, without DNS. */
+			ptrdiff_t pi = peer_for(rt->cfg, ro->to == SP_CONFIG_TO_ENUM ? num : NULL, u);
+			if (ro->to == SP_CONFIG_TO_ENUM && (!num || num[0] != '+'))
+				pi = -1;
+			if (pi >= 0) {
+				if (route_peer(rt, r, (size_t)pi, num, &group, &unsupported) < 0)
+					return 500;
+				break;
+			}
+			if (ro->to == SP_CONFIG_TO_ENUM) {
+				unsupported = true; /* ENUM: the look-up issue */
+				break;
+			}
+		}
 			/* RFC 3263 needs the resolver; a numeric host needs none. */
 			if (u->scheme_id != SP_URI_TEL && u->host_type != SP_HOST_NAME && !r->for_us &&
 			    sp_proxy_uri_dest(u, &dst) == 0) {
@@ -218,10 +351,6 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 			} else {
 				unsupported = true;
 			}
-			break;
-		case SP_CONFIG_TO_PEER:
-		case SP_CONFIG_TO_ENUM:
-			unsupported = true; /* the peering and look-up issues */
 			break;
 		}
 	}

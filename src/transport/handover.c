@@ -122,6 +122,7 @@ int sp_handover(struct sp_workers *ws, unsigned to, const struct sp_rx *rx)
 		}
 		m->tls.san = m->san;
 		m->tls.nsan = nsan;
+		m->tls.ca = rx->tls->ca;
 		m->rx.tls = &m->tls;
 	}
 	if ((err = sp_loop_post(w->loop, deliver, m)) != 0) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/err.h"
 #include "core/hash.h"
@@ -140,4 +141,14 @@ size_t sp_sockaddr_fmt(const struct sp_sockaddr *a, bool with_port, bool bare_v6
 		return 0;
 	}
 	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+bool sp_tls_name_match(const char *pattern, const char *name)
+{
+	if (pattern[0] == '*' && pattern[1] == '.') {
+		/* One whole label in front of the rest, never an empty one. */
+		const char *dot = strchr(name, '.');
+		return dot && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+	}
+	return strcasecmp(pattern, name) == 0;
 }

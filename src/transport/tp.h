@@ -52,6 +52,11 @@ uint64_t sp_sockaddr_hash(const struct sp_sockaddr *a);
 size_t sp_sockaddr_fmt(const struct sp_sockaddr *a, bool with_port, bool bare_v6, char *buf,
 		       size_t size);
 
+/* Does a certificate's DNS name match pattern (a configured SAN)? Case-
+ * insensitive; a pattern "*.example.net" matches exactly one more label
+ * ("sbe.example.net", not "a.b.example.net" nor "example.net"). */
+bool sp_tls_name_match(const char *pattern, const char *name);
+
 /* The side of the node a listener faces (DESIGN.md section 3). */
 enum sp_role {
 	SP_ROLE_ACCESS = 0,  /* this provider's users and elements */

@@ -81,6 +81,19 @@ struct sp_conn {
 	bool tls_verified;
 };
 
+/* What an outgoing TLS connection to addr must present (sp_transport_tls_expect). */
+struct sp_tls_expect {
+	struct sp_sockaddr addr;
+	char **names;
+	size_t n;
+};
+
+/* One extra trust anchor file's certificates, to tell which one a chain ends at. */
+struct sp_tls_anchor {
+	X509 *cert;
+	int ca; /* index in cfg.tls_extra_ca */
+};
+
 struct sp_transport {
 	struct sp_loop *loop;
 	struct sp_transport_cfg cfg; /* copied; cfg.listen is not kept */
@@ -99,6 +112,11 @@ struct sp_transport {
 	size_t nconns;
 	uint64_t next_id;
 	SSL_CTX *srv_ctx, *cli_ctx;
+	bool any_ca;                  /* some trust anchor is loaded */
+	struct sp_tls_anchor *anchors; /* the extra CAs' certificates */
+	size_t nanchors;
+	struct sp_tls_expect *expect;
+	size_t nexpect;
 	struct sp_transport_stats st;
 	struct sp_log_ratelimit rl_cap, rl_frame, rl_icmp, rl_tls, rl_io;
 };
@@ -136,7 +154,9 @@ void sp_conn_dest(const struct sp_conn *c, struct sp_dest *out);
 int sp_tls_init(struct sp_transport *t, bool server);
 void sp_tls_fini(struct sp_transport *t);
 int sp_tls_conn_start(struct sp_conn *c);
-/* 0 when done, SP_EAGAIN while in progress, SP_EINVAL on failure (logged). */
+/* 0 when done, SP_EAGAIN while in progress, SP_EINVAL on failure (logged),
+ * also when an outgoing connection's certificate does not name what
+ * sp_transport_tls_expect asked for. */
 int sp_tls_handshake(struct sp_conn *c);
 /* Bytes moved (> 0), 0 on orderly close, SP_EAGAIN when it would block,
  * SP_ENOENT when the connection failed. */

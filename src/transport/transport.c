@@ -60,11 +60,15 @@ int sp_transport_create(struct sp_loop *loop, const struct sp_transport_cfg *cfg
 	bool tls_listener = false;
 	for (size_t i = 0; i < t->nls; i++)
 		tls_listener |= t->infos[i].proto == SP_PROTO_TLS;
-	if (tls_listener || cfg->tls_cert || cfg->tls_ca) {
+	if (tls_listener || cfg->tls_cert || cfg->tls_ca || cfg->ntls_extra_ca) {
 		ret = sp_tls_init(t, tls_listener);
 		if (ret < 0)
 			goto out;
 	}
+	/* The file names were for loading only: the caller may free them. */
+	t->cfg.tls_cert = t->cfg.tls_key = t->cfg.tls_ca = NULL;
+	t->cfg.tls_extra_ca = NULL;
+	t->cfg.ntls_extra_ca = 0;
 	for (size_t i = 0; i < t->nls; i++) {
 		struct sp_listener *l = &t->ls[i];
 		int fam = l->info->addr.u.sa.sa_family;

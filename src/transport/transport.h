@@ -27,6 +27,12 @@ struct sp_transport_cfg {
 	const char *tls_cert;
 	const char *tls_key;
 	const char *tls_ca;
+	/* More trust anchors (the federations' CAs), read at create time only.
+	 * A certificate that chains to extra CA i carries ca = i in
+	 * sp_tls_peer. On peering listeners every incoming TLS connection must
+	 * present a certificate that verifies against tls_ca or these. */
+	const char *const *tls_extra_ca;
+	size_t ntls_extra_ca;
 	size_t max_conns;          /* stream connections in total (in and out) */
 	size_t max_conns_per_ip;   /* incoming connections from one address */
 	uint64_t idle_timeout_ms;  /* a stream connection idle this long is closed */
@@ -39,6 +45,7 @@ struct sp_transport_cfg {
 struct sp_tls_peer {
 	const char *const *san;
 	size_t nsan;
+	int ca; /* the extra CA (tls_extra_ca index) it chains to, or -1 */
 };
 
 /* One received message (or datagram). buf holds exactly one framed message on
@@ -81,6 +88,16 @@ void sp_transport_destroy(struct sp_transport *t);
  * SP_E* on an immediate failure. */
 int sp_transport_send(struct sp_transport *t, const struct sp_dest *dst, const char *buf,
 		      size_t len);
+
+/* Outgoing TLS connections to addr (address and port) must present a
+ * certificate that verifies and names one of names (DNS SANs, see
+ * sp_tls_name_match): otherwise the handshake fails and what waited for it
+ * is reported through send_error. Replaces what was expected of addr; n 0
+ * removes it. Names are copied. */
+int sp_transport_tls_expect(struct sp_transport *t, const struct sp_sockaddr *addr,
+			    const char *const *names, size_t n);
+/* Forgets every expectation (a reload sets them again). */
+void sp_transport_tls_expect_clear(struct sp_transport *t);
 
 /* The listeners, in configuration order: their index is sp_dest.listener. */
 struct sp_listener_info {

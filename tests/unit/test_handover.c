@@ -56,7 +56,7 @@ static void on_handover(void *arg, const struct sp_rx *rx)
 	snprintf(want, sizeof(want), "MESSAGE sip:x SIP/2.0\r\nCall-ID: c%u\r\nCSeq: %u MESSAGE\r\n\r\n", call, seq);
 	s->bytes_ok = s->bytes_ok && rx->len == strlen(want) && memcmp(rx->buf, want, rx->len) == 0 &&
 		      rx->src.proto == SP_PROTO_TLS && rx->src.conn == 42;
-	s->tls_ok = rx->tls && rx->tls->nsan == 2 && strcmp(rx->tls->san[0], "sbe.peer.test") == 0 &&
+	s->tls_ok = rx->tls && rx->tls->nsan == 2 && rx->tls->ca == 1 && strcmp(rx->tls->san[0], "sbe.peer.test") == 0 &&
 		    strcmp(rx->tls->san[1], "peer.test") == 0;
 	atomic_fetch_add(&delivered, 1);
 }
@@ -72,7 +72,7 @@ static void test_owner_gets_everything_in_order(void **state)
 {
 	struct sp_workers *ws;
 	const char *const san[] = { "sbe.peer.test", "peer.test" };
-	struct sp_tls_peer tls = { san, 2 };
+	struct sp_tls_peer tls = { san, 2, 1 };
 	unsigned next_seq[NCALLS] = { 0 };
 
 	assert_int_equal(sp_workers_create(NWORKERS, 0, &ws), 0);
