@@ -38,11 +38,14 @@ p_mark() {
   local n
   for n in A B C; do p_mark_at[$n]=$(cat "$it_tmp/$n.log" 2>/dev/null | wc -l); done
 }
-# p_fail MESSAGE NODE...: a failed check, with what the providers involved logged since p_mark
-# (at most 14 lines each).
+# p_fail MESSAGE NODE...: a failed check, with the lines in $p_detail (then cleared) and what
+# the providers involved logged since p_mark (at most 14 lines each).
+p_detail=
 p_fail() {
   local msg=$1 n from; shift
   it_fail "$msg"
+  [ -z "$p_detail" ] || sed 's/^/  | /' <<<"$p_detail"
+  p_detail=
   for n in "$@"; do
     from=$((${p_mark_at[$n]:-0} + 1))
     echo "  ---- $n.log since the check began:"
@@ -294,14 +297,14 @@ p_reg reg_carol $CAROL carol carol-secret ssp-c.test $C || p_fail "carol's REGIS
 
 # ---- what a peer receives (A -> capture peer ssp-t, dialled as a national number) ----
 p_mark
-p_uac cap_call $ALICE "$(it_scenario peer_uac_final 486)" 29000001 ssp-a.test alice@ssp-a.test $A \
-  && it_ok "alice dials 29000001: the peer's 486 comes back to her" \
+p_uac cap_call $ALICE "$(it_scenario peer_uac_final 486)" 029000001 ssp-a.test alice@ssp-a.test $A \
+  && it_ok "alice dials 029000001: the peer's 486 comes back to her" \
   || p_fail "call to the capture peer did not end with its 486" A
 cap="$it_tmp/captured.txt"
 if [ -s "$cap" ]; then
   cap_hdrs=$(sed -n '3,/^\r\?$/p' "$cap" | tr -d '\r')
   head -n 3 "$cap" | grep -q "^INVITE sip:+4729000001@ssp-t.test;user=phone SIP/2.0" \
-    && it_ok "national 29000001 reaches the peer as sip:+4729000001@ssp-t.test;user=phone" \
+    && it_ok "national 029000001 reaches the peer as sip:+4729000001@ssp-t.test;user=phone" \
     || p_fail "Request-URI at the peer: $(sed -n 3p "$cap" | tr -d '\r')" A
   grep -q "^#client-san: .*sbe.ssp-a.test" "$cap" \
     && it_ok "A presents its client certificate (sbe.ssp-a.test) to the peer: mutual TLS" \
@@ -313,8 +316,8 @@ if [ -s "$cap" ]; then
     && [ "$(grep -c '^\(Via\|v\):' <<<"$cap_hdrs")" -eq 1 ]; then
     it_ok "topology hiding toward the peer: one Via (A's TLS 5061), no address of alice's phone"
   else
+    p_detail=$(grep -i "^\(Via\|v\|Contact\|m\|Record-Route\|Route\|Call-ID\|i\):\|$ALICE" <<<"$cap_hdrs")
     p_fail "topology hiding toward the peer; it received:" A
-    grep -i "^\(Via\|v\|Contact\|m\|Record-Route\|Route\|Call-ID\|i\):\|$ALICE" <<<"$cap_hdrs" | sed 's/^/  | /'
   fi
   has_pai <<<"$cap_hdrs" && it_ok "a trusted peer receives P-Asserted-Identity" \
     || p_fail "no P-Asserted-Identity at the trusted peer" A
@@ -327,19 +330,20 @@ fi
 if p_call e164 $ALICE peer_uac peer_uas $BOB +4722000001 ssp-a.test alice@ssp-a.test $A "A B" \
   "A->B by E.164 sip:+4722000001@ssp-a.test: answered, caller hangs up"; then
   inv=$(p_received e164-callee INVITE)
-  grep -q "$ALICE" <<<"$inv" && { p_fail "bob's INVITE carries alice's phone address:" A B; grep "$ALICE" <<<"$inv" | sed 's/^/  | /'; } \
+  p_detail=$(grep "$ALICE" <<<"$inv")
+  [ -n "$p_detail" ] && p_fail "bob's INVITE carries alice's phone address ($ALICE):" A B \
     || it_ok "bob's INVITE carries no address of alice's phone (topology hiding)"
   has_pai <<<"$inv" && it_ok "both trust each other: bob sees alice's P-Asserted-Identity" \
     || p_fail "no P-Asserted-Identity at bob although A and B trust each other" A B
 fi
-p_call national $ALICE peer_uac_wait peer_uas_bye $BOB 22000001 ssp-a.test alice@ssp-a.test $A "A B" \
-  "A->B by national number 22000001: answered, callee hangs up (BYE back through B and A)"
+p_call national $ALICE peer_uac_wait peer_uas_bye $BOB 022000001 ssp-a.test alice@ssp-a.test $A "A B" \
+  "A->B by national number 022000001: answered, callee hangs up (BYE back through B and A)"
 p_call uri $ALICE peer_uac peer_uas $BOB bob ssp-b.test alice@ssp-a.test $A "A B" \
   "A->B by SIP URI sip:bob@ssp-b.test: answered, caller hangs up"
 if p_call b2a $BOB peer_uac_wait peer_uas_bye $ALICE alice ssp-a.test bob@ssp-b.test $B "B A" \
   "B->A: bob calls sip:alice@ssp-a.test, alice answers and hangs up"; then
-  grep -q "$BOB" <<<"$(p_received b2a-callee INVITE)" \
-    && p_fail "alice's INVITE carries bob's phone address" B A \
+  p_detail=$(p_received b2a-callee INVITE | grep "$BOB")
+  [ -n "$p_detail" ] && p_fail "alice's INVITE carries bob's phone address ($BOB):" B A \
     || it_ok "alice's INVITE carries no address of bob's phone (topology hiding)"
 fi
 p_call msg $ALICE peer_msg peer_uas_msg $BOB bob ssp-b.test alice@ssp-a.test $A "A B" \
@@ -454,6 +458,7 @@ fi
 for n in A B C; do
   it_alive_named $n || p_fail "provider $n stopped answering" $n
 done
+for n in A B C; do kill -TERM "${it_named_pid[$n]}" 2>/dev/null; done  # they stop in parallel
 for n in A B C; do
   it_stop_named $n
   [ "$it_stop_rc" -eq 0 ] || p_fail "provider $n exited with $it_stop_rc on SIGTERM" $n
