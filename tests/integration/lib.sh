@@ -122,6 +122,22 @@ it_reload_named() {
     grep -q "configuration reloaded from"
 }
 
+# it_wait_free ADDRESS...: waits (at most 20 s) until nothing listens on these addresses (any
+# port, UDP or TCP), e.g. a manual run on the same loopback address; returns 1 if still busy.
+it_wait_free() {
+  local a busy
+  for _ in $(seq 100); do
+    busy=
+    for a in "$@"; do
+      ss -Hltun 2>/dev/null | awk '{print $5}' | grep -q "^$a:" && busy="$busy $a"
+    done
+    [ -z "$busy" ] && return 0
+    sleep 0.2
+  done
+  echo "  (still in use:$busy)"; ss -Hltunp 2>/dev/null | grep -F "$(echo $busy | tr ' ' '\n')" | head -n 5
+  return 1
+}
+
 # it_alive_named NAME: running and answering one OPTIONS.
 it_alive_named() {
   local probe=${it_named_probe[$1]}

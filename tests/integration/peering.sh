@@ -272,6 +272,10 @@ p_call() {
   bash "$it_src/examples/federation/make-certs.sh" -d "$pki/rogue" -c rogue ssp-b; } \
   >"$it_tmp/certs.log" 2>&1 || { it_fail "cannot make test certificates"; cat "$it_tmp/certs.log"; exit 1; }
 
+# Nothing else may listen on these addresses (a manual run, another copy of this test).
+it_wait_free $A $B $C $ALICE $DEAD $BOB $CAROL $OUT \
+  || { it_fail "127.0.0.2-9 are in use by other processes (see above)"; exit 1; }
+
 # The capture peer ssp-t first (A may probe its hosts as soon as it starts): it answers
 # OPTIONS, and the first other request with 486, which it records.
 "${siptool[@]}" capture --cert "$pki/ssp-t.pem" --key "$pki/ssp-t.key" --ca "$pki/nordic-ca.pem" \
