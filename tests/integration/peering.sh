@@ -215,7 +215,8 @@ p_uac() {
   local name=$1 rc
   timeout 20 sipp -sf "$3" -s "$4" -set dom "$5" -set from "$6" "$7:5060" -i "$2" -p 5070 \
     -m 1 -timeout 12s -timeout_error -nostdin -cid_str %u-%p-peering \
-    -trace_err -error_file "$it_tmp/$name.err" >"$it_tmp/$name.out" 2>&1
+    -trace_err -error_file "$it_tmp/$name.err" -trace_msg -message_file "$it_tmp/$name.msg" \
+    >"$it_tmp/$name.out" 2>&1
   rc=$?
   if [ $rc -ne 0 ]; then
     echo "  ---- sipp $name (exit $rc):"
@@ -234,13 +235,14 @@ p_reg() {
     -set contact "$2:5090" "$6:5060" -i "$2" -p 5090 -m 1 -timeout 10s -timeout_error -nostdin \
     -trace_err -error_file "$it_tmp/$1.err" >"$it_tmp/$1.out" 2>&1
 }
-# p_received NAME METHOD: the header lines of the first METHOD request phone NAME received.
+# p_received NAME START: the header lines of the first message phone NAME received whose
+# start line begins with START ("INVITE ", "SIP/2.0 200").
 p_received() {
   awk -v m="$2" '
     /^----------------------------------------------- / { st = 0; next }
     / message received / { st = 1; next }
     { sub(/\r$/, "") }
-    st == 1 { if ($0 == "") next; st = ($1 == m) ? 2 : 0 }
+    st == 1 { if ($0 == "") next; st = (index($0, m) == 1) ? 2 : 0 }
     st == 2 { if ($0 == "") exit; print }' "$it_tmp/$1.msg" 2>/dev/null
 }
 has_pai() { grep -qi '^P-Asserted-Identity:.*\(alice@ssp-a\.test\|+4721000001\)'; }
@@ -333,12 +335,15 @@ fi
 # ---- calls, MESSAGE, SUBSCRIBE between A and B ----
 if p_call e164 $ALICE peer_uac peer_uas $BOB +4722000001 ssp-a.test alice@ssp-a.test $A "A B" \
   "A->B by E.164 sip:+4722000001@ssp-a.test: answered, caller hangs up"; then
-  inv=$(p_received e164-callee INVITE)
+  inv=$(p_received e164-callee "INVITE ")
   p_detail=$(grep "$ALICE" <<<"$inv")
   [ -n "$p_detail" ] && p_fail "bob's INVITE carries alice's phone address ($ALICE):" A B \
     || it_ok "bob's INVITE carries no address of alice's phone (topology hiding)"
   has_pai <<<"$inv" && it_ok "both trust each other: bob sees alice's P-Asserted-Identity" \
     || p_fail "no P-Asserted-Identity at bob although A and B trust each other" A B
+  p_detail=$(p_received e164 "SIP/2.0 200" | grep "$BOB")
+  [ -n "$p_detail" ] && p_fail "the 200 at alice's phone carries bob's phone address ($BOB):" B A \
+    || it_ok "the 200 at alice's phone carries no address of bob's phone (topology hiding)"
 fi
 p_call national $ALICE peer_uac_wait peer_uas_bye $BOB 022000001 ssp-a.test alice@ssp-a.test $A "A B" \
   "A->B by national number 022000001: answered, callee hangs up (BYE back through B and A)"
@@ -346,7 +351,7 @@ p_call uri $ALICE peer_uac peer_uas $BOB bob ssp-b.test alice@ssp-a.test $A "A B
   "A->B by SIP URI sip:bob@ssp-b.test: answered, caller hangs up"
 if p_call b2a $BOB peer_uac_wait peer_uas_bye $ALICE alice ssp-a.test bob@ssp-b.test $B "B A" \
   "B->A: bob calls sip:alice@ssp-a.test, alice answers and hangs up"; then
-  p_detail=$(p_received b2a-callee INVITE | grep "$BOB")
+  p_detail=$(p_received b2a-callee "INVITE " | grep "$BOB")
   [ -n "$p_detail" ] && p_fail "alice's INVITE carries bob's phone address ($BOB):" B A \
     || it_ok "alice's INVITE carries no address of bob's phone (topology hiding)"
 fi
@@ -355,11 +360,18 @@ p_call msg $ALICE peer_msg peer_uas_msg $BOB bob ssp-b.test alice@ssp-a.test $A 
 p_call sub $ALICE peer_sub peer_uas_sub $BOB bob ssp-b.test alice@ssp-a.test $A "A B" \
   "SUBSCRIBE alice -> bob: 200, and bob's in-dialog NOTIFY crosses back: 200"
 
+# Several calls, a MESSAGE and a SUBSCRIBE later: A still uses one TLS connection to B.
+n_ab=$(ss -Htn state established dst "$B:5061" src "$A" | wc -l)
+n_ba=$(ss -Htn state established dst "$A:5061" src "$B" | wc -l)
+[ "$n_ab" -eq 1 ] && [ "$n_ba" -le 1 ] \
+  && it_ok "connections are reused: $n_ab TLS connection A->B, $n_ba B->A after 6 dialogs" \
+  || p_fail "TLS connections between A and B after 6 dialogs: A->B $n_ab, B->A $n_ba (1 and at most 1 expected)" A B
+
 # ---- trust domain: P-Asserted-Identity only when both sides trust each other ----
 pai_case() { # pai_case NAME DESCRIPTION
   if p_call "$1" $ALICE peer_uac peer_uas $BOB +4722000001 ssp-a.test alice@ssp-a.test $A "A B" \
     "$2: the call still works"; then
-    has_pai <<<"$(p_received "$1-callee" INVITE)" \
+    has_pai <<<"$(p_received "$1-callee" "INVITE ")" \
       && p_fail "$2: bob still sees P-Asserted-Identity" A B \
       || it_ok "$2: bob sees no P-Asserted-Identity"
   fi
@@ -468,5 +480,19 @@ for n in A B C; do
   [ "$it_stop_rc" -eq 0 ] || p_fail "provider $n exited with $it_stop_rc on SIGTERM" $n
   grep -q "ERROR: AddressSanitizer\|runtime error" "$it_tmp/$n.log" && p_fail "sanitizer report in $n.log" $n
 done
+# Refusals are counted: the counters each provider logs when it stops.
+counters() { # counters NODE: "peers on-demand not-a-peer tls-required wrong-certificate relaying"
+  sed -n 's/.*peering: requests from peers \([0-9]*\) on-demand \([0-9]*\) refused: not a peer \([0-9]*\) TLS required \([0-9]*\) wrong certificate \([0-9]*\) relaying \([0-9]*\).*/\1 \2 \3 \4 \5 \6/p' \
+    "$it_tmp/$1.log" | tail -n 1
+}
+read -r b_peers b_ondemand b_notpeer b_tlsreq _ _ <<<"$(counters B)"
+read -r _ _ _ _ _ a_relay <<<"$(counters A)"
+if [ -n "${b_notpeer:-}" ] && [ -n "${a_relay:-}" ]; then
+  [ "$b_notpeer" -gt 0 ] && [ "$b_tlsreq" -gt 0 ] && [ "$b_ondemand" -gt 0 ] && [ "$a_relay" -gt 0 ] \
+    && it_ok "counted: at B $b_notpeer not-a-peer, $b_tlsreq TLS-required refusals, $b_ondemand on-demand; at A $a_relay relaying refusals" \
+    || it_fail "counters: B not a peer ${b_notpeer}, TLS required ${b_tlsreq}, on-demand ${b_ondemand}; A relaying ${a_relay} (all > 0 expected)"
+else
+  it_fail "no peering counters in the logs at exit (B: '$(counters B)', A: '$(counters A)')"
+fi
 echo "($it_name: $SECONDS s)"
 it_done
