@@ -16,7 +16,9 @@
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "dialog/cdr.h"
 #include "io/loop.h"
+#include "peering/health.h"
 #include "peering/peering.h"
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
@@ -43,6 +45,8 @@ struct worker {
 	struct sp_proxy *proxy;
 	struct sp_router *router;
 	struct sp_peering *peering;
+	struct sp_cdr *cdr;
+	struct sp_health *health;
 	struct sp_listen_spec *listen;
 	char *secret;   /* the running auth.secret (nonces, Record-Route tokens) */
 	int sigfd;
@@ -61,6 +65,13 @@ struct worker {
 static uint64_t wall_s(void)
 {
 	return (uint64_t)time(NULL);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- authentication ------------------------------------------------------ */
@@ -226,6 +237,90 @@ static bool from_our_domain(struct worker *w, struct sp_msg *m)
 	return false;
 }
 
+/* ---- call records ------------------------------------------------------------ */
+
+/* A party for the record: the E.164 number of a user part when it is one,
+ * else user@host. */
+static void party(struct worker *w, const struct sp_uri *u, char *out, size_t size)
+{
+	char user[128];
+	size_t len;
+	out[0] = '\0';
+	if (!u)
+		return;
+	if (u->user.len && sp_uri_unescape(u->user, user, sizeof(user), &len) == 0) {
+		struct sp_numbering plan;
+		memset(&plan, 0, sizeof(plan));
+		snprintf(plan.country_code, sizeof(plan.country_code), "%s",
+			 w->cfg->numbering.country_code ? w->cfg->numbering.country_code : "");
+		snprintf(plan.national_prefix, sizeof(plan.national_prefix), "%s",
+			 w->cfg->numbering.national_prefix ? w->cfg->numbering.national_prefix : "");
+		snprintf(plan.international_prefix, sizeof(plan.international_prefix), "%s",
+			 w->cfg->numbering.international_prefix ?
+				 w->cfg->numbering.international_prefix : "");
+		if (sp_number_normalize(&plan, sp_str_make(user, len), out, size) && out[0] == '+')
+			return;
+	}
+	if (u->scheme_id == SP_URI_TEL)
+		snprintf(out, size, "%.*s", (int)u->user.len, u->user.p);
+	else
+		snprintf(out, size, "%.*s@%.*s", (int)(u->user.len > 64 ? 64 : u->user.len), u->user.p,
+			 (int)(u->host.len > 64 ? 64 : u->host.len), u->host.p);
+}
+
+/* An admitted INVITE that starts a dialog: its record begins. The caller
+ * is the asserted identity when there is one (ours, or a trusted peer's). */
+static void record_start(struct worker *w, struct sp_proxy_req *r, const struct sp_peer_origin *o,
+			 const char *asserted_user)
+{
+	struct sp_msg *m = r->msg;
+	const struct sp_addr *to = sp_msg_to(m), *from = sp_msg_from(m);
+	char caller[160], callee[160], ingress[160];
+	struct sp_cdr_info info;
+
+	if (!w->cdr || m->method_id != SP_METHOD_INVITE || !to || to->tag.len)
+		return;
+	if (asserted_user)
+		snprintf(caller, sizeof(caller), "%s", asserted_user);
+	else
+		party(w, from ? &from->uri : NULL, caller, sizeof(caller));
+	party(w, sp_msg_ruri(m), callee, sizeof(callee));
+	memset(&info, 0, sizeof(info));
+	info.caller = caller;
+	info.callee = callee;
+	if (o) {
+		sp_peering_origin_name(w->peering, o, ingress, sizeof(ingress));
+		if (o->federation >= 0 && (size_t)o->federation < w->cfg->federation_count)
+			info.federation = w->cfg->federations[o->federation].name;
+	} else {
+		snprintf(ingress, sizeof(ingress), "local");
+	}
+	info.ingress = ingress;
+	sp_cdr_start(w->cdr, sp_msg_call_id(m), &info, wall_ms());
+}
+
+static void on_invite_final(void *arg, struct sp_str call_id, uint16_t status, uint32_t egress)
+{
+	struct worker *w = arg;
+	char name[160] = "";
+	if (!w->cdr)
+		return;
+	if (egress == SP_ROUTER_TAG_LOCAL)
+		snprintf(name, sizeof(name), "local");
+	else if (egress >= SP_ROUTER_TAG_PEER && egress - SP_ROUTER_TAG_PEER < w->cfg->peer_count)
+		snprintf(name, sizeof(name), "peer %s", w->cfg->peers[egress - SP_ROUTER_TAG_PEER].name);
+	else if (egress == SP_ROUTER_TAG_ROUTE)
+		snprintf(name, sizeof(name), "route");
+	sp_cdr_final(w->cdr, call_id, status, name, wall_ms());
+}
+
+static void on_bye(void *arg, struct sp_str call_id)
+{
+	struct worker *w = arg;
+	if (w->cdr)
+		sp_cdr_bye(w->cdr, call_id, wall_ms());
+}
+
 /* ---- the peering side ------------------------------------------------------ */
 
 static void log_refusal(struct worker *w, const struct sp_rx *rx, const char *why)
@@ -301,6 +396,7 @@ static int peer_request(struct worker *w, struct sp_proxy_req *r, const struct s
 	}
 	if (!o->trusted && sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
 		return SP_ENOMEM;
+	record_start(w, r, o, NULL);
 	return route(w, r);
 }
 
@@ -320,8 +416,10 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 		return peer_request(w, r, &o);
 	if (r->msg->method_id == SP_METHOD_REGISTER)
 		return do_register(w, r);
-	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr))
+	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr)) {
+		record_start(w, r, NULL, NULL);
 		return route(w, r);
+	}
 	if (from_our_domain(w, r->msg)) {
 		ptrdiff_t u = authenticate(w, r, SP_HDR_PROXY_AUTHORIZATION, 407);
 		if (u < 0)
@@ -336,6 +434,13 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 		if (sp_proxy_req_identity(r, true, sip, w->cfg->users[u].number ? tel : NULL,
 					  w->cfg->auth.realm) != 0)
 			return SP_ENOMEM;
+		char who[600];
+		if (w->cfg->users[u].number)
+			snprintf(who, sizeof(who), "%s", w->cfg->users[u].number);
+		else
+			snprintf(who, sizeof(who), "%s@%s", w->cfg->users[u].user,
+				 w->cfg->domain_count ? w->cfg->domains[0] : "localhost");
+		record_start(w, r, NULL, who);
 		return route(w, r);
 	}
 	/* Anyone may reach this node's own users, and nothing else: never an
@@ -343,6 +448,7 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 	if (!r->has_route && sp_router_local_user(w->router, r, aor, sizeof(aor)) >= 0) {
 		if (sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
 			return SP_ENOMEM;
+		record_start(w, r, NULL, NULL);
 		return route(w, r);
 	}
 	w->stats.admission_refused++;
@@ -388,6 +494,8 @@ static void on_sweep(struct sp_timer *t, void *arg)
 {
 	struct worker *w = arg;
 	sp_registrar_sweep(w->reg, wall_s());
+	if (w->cdr)
+		sp_cdr_sweep(w->cdr, wall_ms());
 	sp_timer_start(sp_loop_timers(w->loop), &w->sweep, sp_loop_now(w->loop) + SWEEP_MS, on_sweep, w);
 }
 
@@ -443,6 +551,21 @@ static void set_tls_expectations(struct worker *w)
 				sp_log(SP_LOG_WARN, "peer %s: cannot pin its certificate names",
 				       peer->name);
 	}
+}
+
+/* The OPTIONS prober of cfg's peers, and the router's view of it. */
+static int start_health(struct worker *w, const struct sp_config *cfg, struct sp_router *rt,
+			struct sp_health **out)
+{
+	struct sp_health_cfg hc = { .cfg = cfg };
+	*out = NULL;
+	if (!cfg->peering_probe_interval)
+		return 0;
+	hc.interval_ms = cfg->peering_probe_interval * 1000u;
+	int err = sp_health_create(&hc, sp_loop_timers(w->loop), w->tp, w->txn, out);
+	if (err == 0)
+		sp_router_set_health(rt, sp_health_host_up, *out);
+	return err;
 }
 
 static bool same_cas(const struct sp_peering *a, const struct sp_peering *b)
@@ -523,6 +646,10 @@ static void reload(struct worker *w)
 		free(nsecret);
 		return;
 	}
+	sp_health_destroy(w->health);
+	w->health = NULL;
+	if (start_health(w, ncfg, nrt, &w->health) != 0)
+		sp_log(SP_LOG_WARN, "reload: peer probes could not start; every host counts as up");
 	sp_router_destroy(w->router);
 	w->router = nrt;
 	sp_peering_destroy(w->peering);
@@ -584,11 +711,21 @@ static void print_stats(struct worker *w)
 	       " auth failures %" PRIu64 " reloads %" PRIu64,
 	       w->stats.registers, w->reg ? sp_registrar_count(w->reg) : 0, w->stats.challenges,
 	       w->stats.auth_failures, w->stats.reloads);
+	if (w->cdr) {
+		struct sp_cdr_stats cs;
+		sp_cdr_stats(w->cdr, &cs);
+		sp_log(SP_LOG_NOTICE,
+		       "call records: written %" PRIu64 " open %zu not recorded (cap) %" PRIu64
+		       " write errors %" PRIu64,
+		       cs.written, cs.open, cs.dropped_cap, cs.write_errors);
+	}
 	sp_log(SP_LOG_NOTICE,
 	       "peering: requests from peers %" PRIu64 " on-demand %" PRIu64 " refused: not a peer %"
-	       PRIu64 " TLS required %" PRIu64 " wrong certificate %" PRIu64 " relaying %" PRIu64,
+	       PRIu64 " TLS required %" PRIu64 " wrong certificate %" PRIu64 " relaying %" PRIu64
+	       " hosts down %zu",
 	       w->stats.peer_requests, w->stats.ondemand_requests, w->stats.peer_unknown,
-	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied);
+	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied,
+	       sp_health_down_count(w->health));
 	if (ts)
 		sp_log(SP_LOG_NOTICE,
 		       "transport: rx %" PRIu64 " tx %" PRIu64 " connections accepted %" PRIu64
@@ -607,7 +744,10 @@ static int start(struct worker *w)
 	struct sp_proxy_cfg pc;
 	static const struct sp_transport_h th = { .rx = tp_rx, .send_error = tp_send_error };
 	static const struct sp_txn_ops xo = { .send = txn_send, .now = txn_now };
-	static const struct sp_proxy_h ph = { .request = on_request, .admit = on_admit };
+	static const struct sp_proxy_h ph = { .request = on_request,
+					      .admit = on_admit,
+					      .invite_final = on_invite_final,
+					      .bye = on_bye };
 	char spec[4200];
 	int err;
 
@@ -640,6 +780,9 @@ static int start(struct worker *w)
 	}
 	if ((err = sp_router_create(cfg, w->reg, &w->router)) != 0 ||
 	    (err = sp_peering_create(cfg, &w->peering)) != 0)
+		return err;
+	if ((err = sp_cdr_create(w->store, cfg->cdr.file, cfg->limits.transactions,
+				 (uint64_t)cfg->cdr.max_duration * 1000u, &w->cdr)) != 0)
 		return err;
 	w->rl_admission.interval_ms = 10000;
 
@@ -683,6 +826,8 @@ static int start(struct worker *w)
 	pc.timers = sp_loop_timers(w->loop);
 	if ((err = sp_proxy_create(&pc, w->tp, w->txn, &ph, w, &w->proxy)) != 0)
 		return err;
+	if ((err = start_health(w, cfg, w->router, &w->health)) != 0)
+		return err;
 
 	if ((err = sp_loop_fd_add(w->loop, sp_store_fd(w->store), SP_IO_READ, on_store, w)) != 0 ||
 	    (err = sp_loop_fd_add(w->loop, w->sigfd, SP_IO_READ, on_signal, w)) != 0)
@@ -703,7 +848,11 @@ static void stop(struct worker *w)
 	 * flushes what is queued and runs the registrar's pending answers,
 	 * which find their transactions gone and only free their contexts
 	 * (so the proxy must still exist). */
+	sp_health_destroy(w->health);
+	w->health = NULL;
 	sp_txn_layer_destroy(w->txn);
+	sp_cdr_destroy(w->cdr, wall_ms()); /* open calls end here, before the store closes */
+	w->cdr = NULL;
 	if (w->loop && w->store)
 		sp_loop_fd_del(w->loop, sp_store_fd(w->store));
 	if (w->store)

@@ -13,13 +13,13 @@
 /* Key order in each table is the order of the slots filled by sp_cfg_map. */
 enum { K_LISTEN, K_TLS, K_STORE, K_DOMAINS, K_NUMBERS, K_TRUSTED, K_USERS, K_NUMBERING,
        K_ROUTES, K_PEERS, K_FEDERATIONS, K_ENUM, K_CONTROL, K_LOG, K_REGISTRAR, K_AUTH,
-       K_LIMITS, K_TIMERS, K_WORKERS, K_PEERING, K_TOP_N };
+       K_LIMITS, K_TIMERS, K_WORKERS, K_PEERING, K_CDR, K_TOP_N };
 static const char *const top_keys[] = { "listen",  "tls",     "store",     "domains",
 					"numbers", "trusted", "users",     "numbering",
 					"routes",  "peers",   "federations", "enum",
 					"control", "log",     "registrar", "auth",
 					"limits",  "timers",  "workers",   "peering",
-					NULL };
+					"cdr",     NULL };
 
 /* Checked values of a string list. */
 typedef const char *(*check_fn)(struct sp_str s);
@@ -1027,16 +1027,41 @@ static void build_log(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 	sp_cfg_pop(ld, mark);
 }
 
+/* cdr: { file: PATH, max_duration: SECONDS }: call records as JSON lines
+ * (besides the store), and when an answered call without BYE is closed. */
+static void build_cdr(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
+{
+	static const char *const keys[] = { "file", "max_duration", NULL };
+	struct sp_cfg_slot sl[2];
+	size_t mark = sp_cfg_push(ld, "cdr");
+
+	if (sp_cfg_map(ld, s, keys, sl)) {
+		if (sl[0].set)
+			WITH_KEY(ld, "file", path_value(ld, &sl[0], &ld->cfg->cdr.file));
+		if (sl[1].set)
+			WITH_KEY(ld, "max_duration",
+				 sp_cfg_u32(ld, &sl[1], 60, 7 * 86400, &ld->cfg->cdr.max_duration));
+	}
+	sp_cfg_pop(ld, mark);
+}
+
 /* peering: { refuse: drop | reject }: what a stranger on a peering
  * listener gets: nothing (the default), or a 403. */
 static void build_peering(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 {
-	static const char *const keys[] = { "refuse", NULL };
-	struct sp_cfg_slot sl[1];
+	static const char *const keys[] = { "refuse", "probe_interval", NULL };
+	struct sp_cfg_slot sl[2];
 	size_t mark = sp_cfg_push(ld, "peering");
 	struct sp_str t;
 
-	if (sp_cfg_map(ld, s, keys, sl) && sl[0].set) {
+	if (!sp_cfg_map(ld, s, keys, sl)) {
+		sp_cfg_pop(ld, mark);
+		return;
+	}
+	if (sl[1].set)
+		WITH_KEY(ld, "probe_interval",
+			 sp_cfg_u32(ld, &sl[1], 0, 3600, &ld->cfg->peering_probe_interval));
+	if (sl[0].set) {
 		size_t m = sp_cfg_push(ld, "refuse");
 		if (sp_cfg_scalar(ld, &sl[0], "drop or reject", &t)) {
 			if (sp_str_caseeq_c(t, "drop"))
@@ -1201,6 +1226,8 @@ static void set_defaults(struct sp_config *cfg)
 	cfg->timers = (struct sp_config_timers){ 500, 4000, 5000 };
 	cfg->workers = 1;
 	cfg->enum_.timeout_ms = 800;
+	cfg->cdr.max_duration = 43200;
+	cfg->peering_probe_interval = 10;
 }
 
 static char *dup_c(struct sp_cfg_ld *ld, const char *s)
@@ -1311,6 +1338,8 @@ void sp_cfg_build(struct sp_cfg_ld *ld, const struct sp_cfg_slot *root)
 		WITH_KEY(ld, "workers", sp_cfg_u32(ld, &top[K_WORKERS], 1, 1024, &cfg->workers));
 	if (top[K_PEERING].set)
 		build_peering(ld, &top[K_PEERING]);
+	if (top[K_CDR].set)
+		build_cdr(ld, &top[K_CDR]);
 	had_secret = cfg->auth.secret != NULL;
 	finish(ld, root, top, listen_at);
 	cfg->auth.secret_generated = !had_secret && cfg->auth.secret != NULL;

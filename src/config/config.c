@@ -761,3 +761,12 @@ bool sp_cfg_random_secret(struct sp_cfg_ld *ld, char **out)
 	*out = s;
 	return true;
 }
+
+int sp_config_peering_listener(const struct sp_config *cfg, enum sp_proto proto, int family)
+{
+	for (size_t i = 0; i < cfg->listen_count; i++)
+		if (cfg->listen[i].role == SP_ROLE_PEERING && cfg->listen[i].proto == proto &&
+		    cfg->listen[i].addr.u.sa.sa_family == family)
+			return (int)i;
+	return -1;
+}

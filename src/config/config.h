@@ -219,6 +219,13 @@ struct sp_config {
 	/* peering.refuse: a request on a peering listener from nobody we peer
 	 * with is dropped silently (false, the default) or answered 403. */
 	bool peering_refuse_reject;
+	/* peering.probe_interval: seconds between OPTIONS probes of each peer
+	 * host (default 10; 0: no probes, every host counts as up). */
+	uint32_t peering_probe_interval;
+	struct {
+		char *file;            /* JSON lines, resolved path; NULL: the store only */
+		uint32_t max_duration; /* seconds, default 43200 (12 h) */
+	} cdr;
 	void *mem_;       /* private: the allocations above */
 };
 
@@ -248,6 +255,11 @@ void sp_config_diag_print(const struct sp_config_diag *diag, FILE *out);
 /* `sipeer --check -c FILE`: loads and validates path, prints every error to
  * err and returns the exit status: 0 valid, 1 invalid or unreadable. */
 int sp_config_check_cmd(const char *path, FILE *err);
+
+/* The first peering listener (its index in cfg->listen, which is also the
+ * transport's listener index) for a protocol and address family: what goes
+ * to other providers leaves by the side that faces them. -1 if none. */
+int sp_config_peering_listener(const struct sp_config *cfg, enum sp_proto proto, int family);
 
 /* Index of the peer named name, or -1. */
 ptrdiff_t sp_config_peer_find(const struct sp_config *cfg, const char *name);

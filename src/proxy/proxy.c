@@ -1,5 +1,6 @@
 /* proxy.c: the stateful proxy: validation (16.3), Route processing (16.4), forwarding and forking (16.6), response choice (16.7), CANCEL (16.10). */
 #include "proxy/proxy.h"
+#include "proxy/hide.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct target {
 	bool has_dst;
 	unsigned group;
 	unsigned flags; /* SP_PROXY_T_* */
+	uint32_t tag;   /* sp_proxy_target.tag */
 };
 
 struct branch {
@@ -37,6 +39,8 @@ struct branch {
 	bool started;
 	bool done;
 	uint16_t status; /* its final status, once done */
+	bool hidden;     /* left by the peering side with the inner topology hidden */
+	int out_li;      /* the listener it left by */
 };
 
 /* The proxy context of one server transaction that the proxy forwards or
@@ -65,6 +69,9 @@ struct sp_pcall {
 	size_t chal_len;
 	unsigned nchal, nchal_resp; /* challenge lines, and responses they came from */
 	int in_listener;
+	bool from_peering;          /* the request came from another provider */
+	bool initial_invite;        /* an INVITE without To tag: call records follow it */
+	uint32_t best_tag;          /* the target tag of the best response */
 };
 
 struct sp_proxy_pending {
@@ -85,9 +92,11 @@ struct sp_proxy {
 	struct sp_buf rxcopy; /* a received request with received=/rport= filled in */
 	struct sp_buf out;    /* scratch serialization */
 	struct sp_log_ratelimit rl_overload, rl_malformed;
+	uint32_t egress_hint; /* the target tag of an answer reply_txn sends on a branch's behalf */
 };
 
 static void call_check_done(struct sp_pcall *c);
+static void note_final(struct sp_proxy *p, struct sp_pcall *c, uint16_t status, uint32_t egress);
 
 /* ---- addresses ---------------------------------------------------------- */
 
@@ -132,6 +141,13 @@ static bool host_port_is_listener(const struct sp_proxy *p, struct sp_str host, 
 			return true;
 	}
 	return false;
+}
+
+static bool listener_is_peering(const struct sp_proxy *p, int li)
+{
+	const struct sp_listener_info *l;
+	size_t n = sp_transport_listeners(p->tp, &l);
+	return li >= 0 && (size_t)li < n && l[li].role == SP_ROLE_PEERING;
 }
 
 static bool is_domain(const struct sp_proxy *p, struct sp_str host)
@@ -254,6 +270,11 @@ static int reply_txn(struct sp_proxy *p, struct sp_txn *st, uint16_t status, con
 		return err;
 	if ((err = sp_txn_server_reply(st, status, p->out.p, p->out.len)) == 0)
 		count_reply(p, status);
+	if (status >= 200 && p->h.invite_final && req->method_id == SP_METHOD_INVITE) {
+		const struct sp_addr *to = sp_msg_to(req);
+		if (to && !to->tag.len)
+			p->h.invite_final(p->arg, sp_msg_call_id(req), status, p->egress_hint);
+	}
 	if (status >= 200 && sp_log_enabled(SP_LOG_DEBUG))
 		sp_log_cid(SP_LOG_DEBUG, sp_msg_call_id(req), "answered %.*s with %u %s",
 			   SP_STR_FMT(req->method), status, reason ? reason : sp_reply_phrase(status));
@@ -273,6 +294,7 @@ struct route_prep {
 	bool has_next;
 	bool verified;           /* an entry naming us (or the strict Request-URI) carries
 				  * our Record-Route token for this Call-ID */
+	struct sp_str sph;       /* the sealed inner route of an entry of ours, if any */
 };
 
 static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *rp)
@@ -311,6 +333,9 @@ static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *r
 				rp->skip++;
 				if (rr_token_ok(p, m, &a.uri))
 					rp->verified = true;
+				struct sp_str v;
+				if (sp_uri_param(&a.uri, "sph", &v) == 0 && v.len)
+					rp->sph = v;
 			} else if (!rp->has_next) {
 				rp->next = a;
 				rp->has_next = true;
@@ -410,7 +435,9 @@ static bool is_loop(struct sp_proxy *p, struct sp_msg *m, uint64_t lh)
 
 /* ---- forwarding (16.6) ---------------------------------------------------- */
 
-static int listener_uri(struct sp_proxy *p, int li, const char *token, char *buf, size_t size)
+/* "<sip:[user@]host:port[;transport=x]PARAMS>" for listener li. */
+static int listener_uri_ex(struct sp_proxy *p, int li, const char *user, const char *params,
+			   char *buf, size_t size)
 {
 	const struct sp_listener_info *l;
 	size_t n = sp_transport_listeners(p->tp, &l);
@@ -418,12 +445,121 @@ static int listener_uri(struct sp_proxy *p, int li, const char *token, char *buf
 	if (li < 0 || (size_t)li >= n)
 		return SP_EINVAL;
 	sp_sockaddr_fmt(&l[li].addr, true, false, host, sizeof(host));
-	if (l[li].proto == SP_PROTO_UDP)
-		snprintf(buf, size, "<sip:%s;lr;sp=%s>", host, token);
-	else
-		snprintf(buf, size, "<sip:%s;transport=%s;lr;sp=%s>", host,
-			 l[li].proto == SP_PROTO_TCP ? "tcp" : "tls", token);
+	int w = snprintf(buf, size, "<sip:%s%s%s%s%s%s>", user ? user : "", user ? "@" : "", host,
+			 l[li].proto == SP_PROTO_UDP ? "" : ";transport=",
+			 l[li].proto == SP_PROTO_UDP ? "" : l[li].proto == SP_PROTO_TCP ? "tcp" : "tls",
+			 params);
+	return w < 0 || (size_t)w >= size ? SP_E2BIG : 0;
+}
+
+static int listener_uri(struct sp_proxy *p, int li, const char *token, char *buf, size_t size)
+{
+	char params[64];
+	snprintf(params, sizeof(params), ";lr;sp=%s", token);
+	return listener_uri_ex(p, li, NULL, params, buf, size);
+}
+
+/* ---- topology hiding (DESIGN.md: the SBE) -----------------------------------
+ * A request from this provider's side that leaves by a peering listener
+ * shows the peer only this node: one Via (ours), one Record-Route (ours,
+ * with the inner hops sealed in its sph parameter) and Contacts of ours
+ * whose spc parameter seals the real URI. The responses that come back get
+ * the inner Vias and Record-Routes again. The other way, a response that
+ * goes back to a peer has its Contact sealed and the inner Record-Route
+ * entries folded into our entry. In-dialog requests from the peer open the
+ * seals (hide.c) to find the inner route and the real target again. */
+
+#define HIDE_BUF (SP_HIDE_TOKEN_MAX + 256)
+
+/* Joins every value of Via, Record-Route... of m, in order, with ", ". */
+static int join_values(struct sp_msg *m, enum sp_hdr_id id, char *out, size_t size, size_t *len)
+{
+	size_t n = 0;
+	for (const struct sp_hdr *h = sp_msg_hdr(m, id); h; h = sp_msg_hdr_next(m, h)) {
+		struct sp_str v = sp_str_trim(h->value);
+		if (n + (n ? 2 : 0) + v.len + 1 > size)
+			return SP_E2BIG;
+		if (n) {
+			memcpy(out + n, ", ", 2);
+			n += 2;
+		}
+		if (v.len)
+			memcpy(out + n, v.p, v.len);
+		n += v.len;
+	}
+	out[n] = '\0';
+	*len = n;
 	return 0;
+}
+
+/* Replaces every line of header id with one line holding value (which
+ * must outlive the serialization). */
+static int replace_all(struct sp_edit *e, struct sp_msg *m, enum sp_hdr_id id,
+		       struct sp_str value)
+{
+	const struct sp_hdr *h = sp_msg_hdr(m, id);
+	int err;
+	if (!h)
+		return SP_ENOENT;
+	if ((err = sp_edit_hdr_value(e, m, h, value)) != 0)
+		return err;
+	while ((h = sp_msg_hdr_next(m, h)) != NULL)
+		if ((err = sp_edit_hdr_remove(e, m, h)) != 0)
+			return err;
+	return 0;
+}
+
+/* The first Contact of m, sealed into a URI of listener li:
+ * "<sip:sp@ours;spc=TOKEN>;header-params". The rest of the Contact lines
+ * go (a request or answer names one Contact in a dialog). */
+static int hide_contact(struct sp_proxy *p, struct sp_edit *e, struct sp_msg *m, int li,
+			char *buf, size_t size)
+{
+	const struct sp_hdr *h = sp_msg_hdr(m, SP_HDR_CONTACT);
+	struct sp_addr a;
+	struct sp_str cur;
+	char token[SP_HIDE_TOKEN_MAX + 1], params[SP_HIDE_TOKEN_MAX + 8];
+	size_t used;
+	int err;
+
+	if (!h)
+		return 0;
+	cur = h->value;
+	if (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) != 0 || a.star)
+		return 0;
+	if ((err = sp_hide_seal(p->cfg.secret, sp_msg_call_id(m), a.uri.raw, token,
+				sizeof(token))) != 0)
+		return err;
+	snprintf(params, sizeof(params), ";spc=%s", token);
+	if ((err = listener_uri_ex(p, li, "sp", params, buf, size)) != 0)
+		return err;
+	used = strlen(buf);
+	if (used + a.params.len + 1 > size)
+		return SP_E2BIG;
+	if (a.params.len)
+		memcpy(buf + used, a.params.p, a.params.len);
+	buf[used + a.params.len] = '\0';
+	return replace_all(e, m, SP_HDR_CONTACT, sp_str_cstr(buf));
+}
+
+/* Opens the seals of an in-dialog request from a peer: the real target
+ * (Request-URI "sp@ours;spc=") into uri, the inner route (our Route
+ * entry's sph=) into route. Each stays "" when absent or not ours. */
+static void hide_open(struct sp_proxy *p, struct sp_msg *m, const struct route_prep *rp,
+		      char *uri, char *route, size_t size)
+{
+	const struct sp_uri *ruri = sp_msg_ruri(m);
+	struct sp_str v;
+	size_t len;
+	uri[0] = route[0] = '\0';
+	if (ruri && (ruri->scheme_id == SP_URI_SIP || ruri->scheme_id == SP_URI_SIPS) &&
+	    ruri->host_type != SP_HOST_NAME && host_port_is_listener(p, ruri->host, ruri->port, false) &&
+	    sp_uri_param(ruri, "spc", &v) == 0 &&
+	    sp_hide_open(p->cfg.secret, sp_msg_call_id(m), v, uri, size, &len) != 0)
+		uri[0] = '\0';
+	if (rp->sph.len &&
+	    sp_hide_open(p->cfg.secret, sp_msg_call_id(m), rp->sph, route, size, &len) != 0)
+		route[0] = '\0';
 }
 
 static bool creates_dialog(struct sp_msg *m)
@@ -543,12 +679,13 @@ static int identity_edit(struct sp_edit *e, struct sp_msg *m, const struct sp_pc
 
 static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct route_prep *rp,
 			 const struct target *t, const struct sp_dest *dst, int in_li,
-			 const char *branch, bool stateless_ack, const struct sp_pcall *c)
+			 const char *branch, bool stateless_ack, const struct sp_pcall *c,
+			 bool from_access, bool *hidden)
 {
 	struct sp_edit e;
 	const struct sp_listener_info *l;
-	char via[256], host[SP_SOCKADDR_STRLEN], rr_out[160], rr_in[160], mfbuf[16];
-	char from_buf[512];
+	char via[256], host[SP_SOCKADDR_STRLEN], rr_out[HIDE_BUF], rr_in[160], mfbuf[16];
+	char from_buf[512], contact_buf[HIDE_BUF], inner[SP_HIDE_PLAIN_MAX + 1];
 	int li = sp_transport_pick_listener(p->tp, dst), err;
 	uint32_t mf = 70;
 	const struct sp_hdr *mfh = sp_msg_hdr(m, SP_HDR_MAX_FORWARDS);
@@ -556,6 +693,9 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 	sp_transport_listeners(p->tp, &l);
 	if (li < 0)
 		return SP_ENOENT;
+	bool hide = from_access && l[li].role == SP_ROLE_PEERING;
+	if (hidden)
+		*hidden = hide;
 	sp_edit_init(&e);
 	if (t && t->uri) {
 		if ((err = sp_edit_ruri(&e, m, sp_str_cstr(t->uri))) != 0)
@@ -585,7 +725,29 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 		return err;
 	if (c && (err = identity_edit(&e, m, c, t, from_buf, sizeof(from_buf))) != 0)
 		return err;
-	if (!stateless_ack && creates_dialog(m)) {
+	if (hide && (err = hide_contact(p, &e, m, li, contact_buf, sizeof(contact_buf))) != 0)
+		return err;
+	if (hide && !stateless_ack && creates_dialog(m)) {
+		/* One entry, ours; the inner ones travel sealed inside it. */
+		char token[RR_TOKEN_LEN + 1], sealed[SP_HIDE_TOKEN_MAX + 1], params[SP_HIDE_TOKEN_MAX + 64];
+		size_t ilen = 0;
+		rr_token(p, sp_msg_call_id(m), token);
+		if ((err = join_values(m, SP_HDR_RECORD_ROUTE, inner, sizeof(inner), &ilen)) != 0)
+			return err;
+		if (ilen) {
+			if ((err = sp_hide_seal(p->cfg.secret, sp_msg_call_id(m),
+						sp_str_make(inner, ilen), sealed, sizeof(sealed))) != 0 ||
+			    (err = sp_edit_hdr_remove_all(&e, m, SP_HDR_RECORD_ROUTE)) != 0)
+				return err;
+			snprintf(params, sizeof(params), ";lr;sp=%s;sph=%s", token, sealed);
+		} else {
+			snprintf(params, sizeof(params), ";lr;sp=%s", token);
+		}
+		if ((err = listener_uri_ex(p, li, NULL, params, rr_out, sizeof(rr_out))) != 0 ||
+		    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Record-Route"),
+					   sp_str_cstr(rr_out))) != 0)
+			return err;
+	} else if (!stateless_ack && creates_dialog(m)) {
 		/* Two entries when the request leaves by another listener, so each
 		 * side of the dialog sees the address it can reach (RFC 5658). */
 		char token[RR_TOKEN_LEN + 1];
@@ -605,8 +767,14 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 	 * Route lines we add come first and the Via lines stay together. */
 	sp_sockaddr_fmt(&l[li].addr, true, false, host, sizeof(host));
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s", sp_proto_name(dst->proto), host, branch);
-	if ((err = sp_edit_via_prepend(&e, m, sp_str_cstr(via))) != 0)
+	if (hide) {
+		/* Ours alone: the inner Vias come back from the server
+		 * transaction when the responses return. */
+		if ((err = replace_all(&e, m, SP_HDR_VIA, sp_str_cstr(via))) != 0)
+			return err;
+	} else if ((err = sp_edit_via_prepend(&e, m, sp_str_cstr(via))) != 0) {
 		return err;
+	}
 	sp_buf_reset(&p->out);
 	return sp_edit_serialize(m, &e, &p->out);
 }
@@ -676,6 +844,11 @@ static struct sp_pcall *call_get(struct sp_proxy_req *r)
 	c->p = r->p;
 	c->st = r->st;
 	c->in_listener = r->src.listener;
+	c->from_peering = r->role == SP_ROLE_PEERING;
+	if (r->msg && r->msg->method_id == SP_METHOD_INVITE) {
+		const struct sp_addr *to = sp_msg_to(r->msg);
+		c->initial_invite = to && !to->tag.len;
+	}
 	c->invite = r->msg && r->msg->method_id == SP_METHOD_INVITE;
 	sp_htab_insert(&r->p->calls, &c->node, st_hash(r->st));
 	sp_txn_server_set_handler(r->st, &server_h, c);
@@ -684,14 +857,151 @@ static struct sp_pcall *call_get(struct sp_proxy_req *r)
 	return c;
 }
 
-/* Forwards a response upstream on the server transaction, our Via removed. */
-static int relay(struct sp_proxy *p, struct sp_pcall *c, struct sp_msg *resp, bool keep)
+/* A response that comes back from a peer through a hidden branch gets the
+ * inner topology back: the Vias of the request as it reached us, and after
+ * our Record-Route entry (and its twin on the inner listener) the inner
+ * entries the request carried. vias/rrs hold the new values until the
+ * response is serialized. */
+static int unhide_response(struct sp_proxy *p, struct sp_pcall *c, const struct branch *b,
+			   struct sp_edit *e, struct sp_msg *resp, char *vias, char *rrs,
+			   size_t size)
+{
+	struct sp_msg *req;
+	size_t vlen = 0, ilen = 0, rlen = 0;
+	char inner[SP_HIDE_PLAIN_MAX + 1];
+	int err;
+
+	if (!c->st || !(req = sp_txn_request(c->st)))
+		return SP_ENOENT;
+	if ((err = join_values(req, SP_HDR_VIA, vias, size, &vlen)) != 0 ||
+	    (err = join_values(req, SP_HDR_RECORD_ROUTE, inner, sizeof(inner), &ilen)) != 0)
+		return err;
+	if ((err = replace_all(e, resp, SP_HDR_VIA, sp_str_make(vias, vlen))) != 0)
+		return err;
+	if (!sp_msg_hdr(resp, SP_HDR_RECORD_ROUTE))
+		return 0;
+	if ((err = join_values(resp, SP_HDR_RECORD_ROUTE, rrs, size, &rlen)) != 0)
+		return err;
+	if (c->in_listener >= 0 && c->in_listener != b->out_li) {
+		char token[RR_TOKEN_LEN + 1], twin[160];
+		rr_token(p, sp_msg_call_id(resp), token);
+		if (listener_uri(p, c->in_listener, token, twin, sizeof(twin)) != 0 ||
+		    rlen + 2 + strlen(twin) + 1 > size)
+			return SP_E2BIG;
+		rlen += (size_t)snprintf(rrs + rlen, size - rlen, ", %s", twin);
+	}
+	if (ilen) {
+		if (rlen + 2 + ilen + 1 > size)
+			return SP_E2BIG;
+		rlen += (size_t)snprintf(rrs + rlen, size - rlen, ", %s", inner);
+	}
+	return replace_all(e, resp, SP_HDR_RECORD_ROUTE, sp_str_make(rrs, rlen));
+}
+
+/* A response that goes back to a peer from inside: its Contact sealed, and
+ * the Record-Route entries above our last one (the inner hops, and our
+ * twin) folded into that one entry, sealed. */
+static int hide_response(struct sp_proxy *p, struct sp_pcall *c, struct sp_edit *e,
+			 struct sp_msg *resp, char *contact, char *rrs, size_t size)
+{
+	char inner[SP_HIDE_PLAIN_MAX + 1], token[RR_TOKEN_LEN + 1];
+	char sealed[SP_HIDE_TOKEN_MAX + 1], params[SP_HIDE_TOKEN_MAX + 64];
+	size_t ilen = 0, rlen = 0;
+	struct sp_str rest = SP_STR_NULL;
+	int err;
+
+	if ((err = hide_contact(p, e, resp, c->in_listener, contact, size)) != 0)
+		return err;
+	if (!sp_msg_hdr(resp, SP_HDR_RECORD_ROUTE))
+		return 0;
+	/* Find our last entry: what is above it is ours or inner, what is
+	 * below belongs to the peer's side. */
+	const struct sp_hdr *last_h = NULL;
+	struct sp_str last_after = SP_STR_NULL;
+	for (const struct sp_hdr *h = sp_msg_hdr(resp, SP_HDR_RECORD_ROUTE); h;
+	     h = sp_msg_hdr_next(resp, h)) {
+		struct sp_str cur = h->value;
+		struct sp_addr a;
+		while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0)
+			if (sp_proxy_uri_is_self(p, &a.uri)) {
+				last_h = h;
+				last_after = cur;
+			}
+	}
+	if (!last_h)
+		return 0; /* we did not Record-Route: nothing of ours to fold into */
+	bool done = false;
+	for (const struct sp_hdr *h = sp_msg_hdr(resp, SP_HDR_RECORD_ROUTE); h && !done;
+	     h = sp_msg_hdr_next(resp, h)) {
+		struct sp_str cur = h->value;
+		struct sp_addr a;
+		while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
+			bool ours = sp_proxy_uri_is_self(p, &a.uri);
+			if (!ours) {
+				if (ilen + 2 + a.raw.len + 1 > sizeof(inner))
+					return SP_E2BIG;
+				if (ilen) {
+					memcpy(inner + ilen, ", ", 2);
+					ilen += 2;
+				}
+				memcpy(inner + ilen, a.raw.p, a.raw.len);
+				ilen += a.raw.len;
+			}
+			if (h == last_h && cur.p == last_after.p) {
+				done = true;
+				break;
+			}
+		}
+	}
+	/* Below our last entry: the rest of its line, then the later lines. */
+	rest = sp_str_trim(last_after);
+	if (rest.len && rest.p[0] == ',') /* the parser stops before the comma */
+		rest = sp_str_trim(sp_str_make(rest.p + 1, rest.len - 1));
+	rr_token(p, sp_msg_call_id(resp), token);
+	if (ilen) {
+		if ((err = sp_hide_seal(p->cfg.secret, sp_msg_call_id(resp), sp_str_make(inner, ilen),
+					sealed, sizeof(sealed))) != 0)
+			return err;
+		snprintf(params, sizeof(params), ";lr;sp=%s;sph=%s", token, sealed);
+	} else {
+		snprintf(params, sizeof(params), ";lr;sp=%s", token);
+	}
+	if ((err = listener_uri_ex(p, c->in_listener, NULL, params, rrs, size)) != 0)
+		return err;
+	rlen = strlen(rrs);
+	if (rest.len) {
+		if (rlen + 2 + rest.len + 1 > size)
+			return SP_E2BIG;
+		rlen += (size_t)snprintf(rrs + rlen, size - rlen, ", %.*s", (int)rest.len, rest.p);
+	}
+	for (const struct sp_hdr *h = sp_msg_hdr_next(resp, last_h); h; h = sp_msg_hdr_next(resp, h)) {
+		struct sp_str v = sp_str_trim(h->value);
+		if (rlen + 2 + v.len + 1 > size)
+			return SP_E2BIG;
+		rlen += (size_t)snprintf(rrs + rlen, size - rlen, ", %.*s", (int)v.len, v.p);
+	}
+	return replace_all(e, resp, SP_HDR_RECORD_ROUTE, sp_str_make(rrs, rlen));
+}
+
+/* Forwards a response upstream on the server transaction, our Via removed
+ * (and the topology hidden or restored, see above). */
+static int relay(struct sp_proxy *p, struct sp_pcall *c, const struct branch *b,
+		 struct sp_msg *resp, bool keep)
 {
 	struct sp_edit e;
+	char hb1[2 * HIDE_BUF], hb2[2 * HIDE_BUF];
 	int err;
 	sp_edit_init(&e);
-	if ((err = sp_edit_via_pop(&e, resp)) != 0)
-		return err;
+	if (b && b->hidden) {
+		if ((err = unhide_response(p, c, b, &e, resp, hb1, hb2, sizeof(hb1))) != 0)
+			return err;
+	} else {
+		if ((err = sp_edit_via_pop(&e, resp)) != 0)
+			return err;
+		if (b && c->from_peering && !listener_is_peering(p, b->out_li) &&
+		    (err = hide_response(p, c, &e, resp, hb1, hb2, sizeof(hb1))) != 0)
+			return err;
+	}
 	if (resp->content_length < 0 && (err = sp_edit_body(&e, resp, resp->body)) != 0)
 		return err;
 	sp_buf_reset(&p->out);
@@ -808,9 +1118,10 @@ static void branch_final(struct branch *b, uint16_t status, struct sp_msg *resp)
 		collect_challenges(c, resp);
 	if (better(status, c->best_status)) {
 		c->best_status = status;
+		c->best_tag = c->target[b - c->branch].tag;
 		free(c->best);
 		c->best = NULL;
-		if (resp && relay(c->p, c, resp, true) != 0)
+		if (resp && relay(c->p, c, b, resp, true) != 0)
 			c->best = NULL;
 	}
 	if (status >= 600)
@@ -860,7 +1171,7 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 			sp_timer_start(p->cfg.timers, &b->timer_c, sp_now_ms() + p->cfg.timer_c_ms,
 				       on_timer_c, b);
 		if (status > 100 && !c->final_sent)
-			relay(p, c, resp, false);
+			relay(p, c, b, resp, false);
 		if (c->cancelled)
 			sp_txn_client_cancel(ct);
 		return;
@@ -869,9 +1180,10 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 	if (status < 300) {
 		/* Every 2xx goes up at once (16.7 step 5), and the others stop. */
 		b->done = true;
-		relay(p, c, resp, false);
+		relay(p, c, b, resp, false);
 		if (!c->final_sent) {
 			c->final_sent = true;
+			note_final(p, c, status, c->target[b - c->branch].tag);
 			cancel_pending(c);
 		}
 		return;
@@ -963,7 +1275,9 @@ static int start_group(struct sp_pcall *c)
 			continue;
 		}
 		make_branch(p, m, branch, sizeof(branch));
-		if ((err = build_forward(p, m, &rp, t, &dst, c->in_listener, branch, false, c)) != 0 ||
+		b->out_li = sp_transport_pick_listener(p->tp, &dst);
+		if ((err = build_forward(p, m, &rp, t, &dst, c->in_listener, branch, false, c,
+					 !c->from_peering, &b->hidden)) != 0 ||
 		    (err = sp_txn_client_start(p->txn, p->out.p, p->out.len, &dst, &client_h, b,
 					       &b->ct)) != 0) {
 			sp_log_cid(SP_LOG_WARN, sp_msg_call_id(m), "cannot forward: %s",
@@ -982,6 +1296,15 @@ static int start_group(struct sp_pcall *c)
 	return started;
 }
 
+/* Call records: the final answer of an initial INVITE went upstream. */
+static void note_final(struct sp_proxy *p, struct sp_pcall *c, uint16_t status, uint32_t egress)
+{
+	struct sp_msg *req;
+	if (!p->h.invite_final || !c->initial_invite || !c->st || !(req = sp_txn_request(c->st)))
+		return;
+	p->h.invite_final(p->arg, sp_msg_call_id(req), status, egress);
+}
+
 static void send_best(struct sp_pcall *c)
 {
 	struct sp_proxy *p = c->p;
@@ -992,15 +1315,21 @@ static void send_best(struct sp_pcall *c)
 		return;
 	/* 16.7 step 6: a 503 from downstream is not passed on as such (it
 	 * would make the caller think this proxy is overloaded). */
+	p->egress_hint = c->best_tag;
 	if (status == 503 || !c->best) {
 		reply_txn(p, c->st, status == 503 ? 500 : status, NULL, NULL, 0);
+		p->egress_hint = 0;
 		return;
 	}
 	if ((status == 401 || status == 407) && c->nchal_resp > 1 &&
-	    send_merged_challenges(c, status) == 0)
+	    send_merged_challenges(c, status) == 0) {
+		p->egress_hint = 0;
 		return;
+	}
+	p->egress_hint = 0;
 	if (sp_txn_server_reply(c->st, status, c->best, c->best_len) == 0)
 		count_reply(p, status);
+	note_final(p, c, status, c->best_tag);
 }
 
 /* Did the last group started hold failover targets of which one was
@@ -1082,6 +1411,7 @@ int sp_proxy_target_add_ex(struct sp_proxy_req *r, const struct sp_proxy_target 
 	}
 	t->group = group;
 	t->flags = tg->flags;
+	t->tag = tg->tag;
 	/* Keep the targets sorted by group (stable). */
 	unsigned i = c->ntargets++;
 	while (i > 0 && c->target[i - 1].group > group) {
@@ -1202,6 +1532,8 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	r.role = rx->role;
 	r.tls = rx->tls;
 	r.origin = origin;
+	if (m->method_id == SP_METHOD_BYE && p->h.bye)
+		p->h.bye(p->arg, sp_msg_call_id(m));
 
 	/* 16.3: reasonable syntax (the parser did it), URI scheme,
 	 * Max-Forwards, loop, Proxy-Require. */
@@ -1256,7 +1588,9 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	const struct sp_addr *to = sp_msg_to(m);
 	r.has_route = rp.has_next || rp.strict;
 	if ((rp.skip || rp.strict) && rp.verified && to && to->tag.len) {
-		if (sp_proxy_target_add(&r, SP_STR_NULL, SP_STR_NULL, NULL, 0) != 0) {
+		char uri[SP_HIDE_PLAIN_MAX + 1], route[SP_HIDE_PLAIN_MAX + 1];
+		hide_open(p, m, &rp, uri, route, sizeof(uri));
+		if (sp_proxy_target_add(&r, sp_str_cstr(uri), sp_str_cstr(route), NULL, 0) != 0) {
 			sp_proxy_reply(&r, 500, NULL, NULL, 0);
 			return;
 		}
@@ -1306,13 +1640,21 @@ static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx
 		p->stats.drops_no_route++;
 		return;
 	}
-	if (next_hop(m, &rp, NULL, &dst) != 0) {
+	/* An ACK from a peer may carry sealed inner addresses (hide_open). */
+	char ack_uri[SP_HIDE_PLAIN_MAX + 1], ack_route[SP_HIDE_PLAIN_MAX + 1];
+	struct target ack_t;
+	memset(&ack_t, 0, sizeof(ack_t));
+	hide_open(p, m, &rp, ack_uri, ack_route, sizeof(ack_uri));
+	ack_t.uri = ack_uri[0] ? ack_uri : NULL;
+	ack_t.route = ack_route[0] ? ack_route : NULL;
+	if (next_hop(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst) != 0) {
 		p->stats.drops_no_route++;
 		return;
 	}
 	snprintf(branch, sizeof(branch), "z9hG4bK%016" PRIx64 ".a",
 		 sp_hash_mix(sp_hash_str(via->branch), loop_hash(m)));
-	if (build_forward(p, m, &rp, NULL, &dst, rx->src.listener, branch, true, NULL) == 0 &&
+	if (build_forward(p, m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst,
+			  rx->src.listener, branch, true, NULL, rx->role != SP_ROLE_PEERING, NULL) == 0 &&
 	    send_buf(p, &dst, &p->out) == 0)
 		p->stats.stateless_forwarded++;
 }

@@ -33,6 +33,12 @@ struct sp_proxy_h {
 	 * sp_proxy_req.origin), SP_PROXY_DROP (no answer at all) or
 	 * SP_PROXY_REJECT (a stateless 403). NULL: everything is admitted. */
 	int (*admit)(void *arg, const struct sp_rx *rx, uint32_t *origin);
+	/* Call records (may be NULL): the final answer to an INVITE without
+	 * To tag went upstream; egress is the tag of the target that answered
+	 * (sp_proxy_target.tag), 0 when it was answered here. */
+	void (*invite_final)(void *arg, struct sp_str call_id, uint16_t status, uint32_t egress);
+	/* A BYE came in (from either side of a dialog). */
+	void (*bye)(void *arg, struct sp_str call_id);
 };
 
 enum { SP_PROXY_ADMIT = 0, SP_PROXY_DROP = 1, SP_PROXY_REJECT = 2 };
@@ -123,6 +129,7 @@ struct sp_proxy_target {
 	const struct sp_dest *dst;  /* NULL: from the Route or the URI */
 	unsigned group;
 	unsigned flags;             /* SP_PROXY_T_* */
+	uint32_t tag;               /* the caller's name for it, given back to invite_final */
 };
 int sp_proxy_target_add_ex(struct sp_proxy_req *r, const struct sp_proxy_target *t);
 

@@ -179,7 +179,10 @@ static uint16_t route_local(struct sp_router *rt, struct sp_proxy_req *r, const 
 		last_q = b[i].q;
 		struct sp_dest dst;
 		bool override = binding_dest(&b[i], &dst);
-		if (sp_proxy_target_add(r, b[i].contact, b[i].path, override ? &dst : NULL, group) != 0)
+		struct sp_proxy_target t = { .uri = b[i].contact, .route = b[i].path,
+					     .dst = override ? &dst : NULL, .group = group,
+					     .tag = SP_ROUTER_TAG_LOCAL };
+		if (sp_proxy_target_add_ex(r, &t) != 0)
 			return 500;
 	}
 	return 0;
@@ -204,19 +207,6 @@ bool sp_router_number_is_ours(const struct sp_router *rt, const char *num)
 	return false;
 }
 
-/* The first peering listener for a protocol and address family, so what
- * goes to other providers leaves by the side that faces them (its address
- * in Via and Record-Route); -1 lets the transport choose. The transport's
- * listeners are the configuration's, in order. */
-static int peering_listener(const struct sp_config *cfg, enum sp_proto proto, int family)
-{
-	for (size_t i = 0; i < cfg->listen_count; i++)
-		if (cfg->listen[i].role == SP_ROLE_PEERING && cfg->listen[i].proto == proto &&
-		    cfg->listen[i].addr.u.sa.sa_family == family)
-			return (int)i;
-	return -1;
-}
-
 /* A configured peer's hosts, in order, one serial group each: the next is
  * tried only when the one before gave no answer (408, 503, timeout,
  * transport error). Numbers go as sip:+E164@domain;user=phone. Hosts
@@ -233,6 +223,7 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 	memset(&t, 0, sizeof(t));
 	t.flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN |
 		  (peer->trusted ? 0 : SP_PROXY_T_UNTRUSTED);
+	t.tag = SP_ROUTER_TAG_PEER + (uint32_t)pi;
 	if (num && num[0] == '+') {
 		const char *domain = peer->domain_count ? peer->domains[0] :
 				     peer->host_count ? peer->hosts[0].host : NULL;
@@ -258,7 +249,7 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 			memset(&dst, 0, sizeof(dst));
 			dst.proto = host->proto;
 			dst.addr = host->addr;
-			dst.listener = peering_listener(rt->cfg, host->proto, host->addr.u.sa.sa_family);
+			dst.listener = sp_config_peering_listener(rt->cfg, host->proto, host->addr.u.sa.sa_family);
 			t.dst = &dst;
 			t.group = (*group)++;
 			if (sp_proxy_target_add_ex(r, &t) != 0)
@@ -320,7 +311,9 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 				unsupported = true;
 				continue;
 			}
-			if (sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, &dst, group++) != 0)
+			struct sp_proxy_target t = { .dst = &dst, .group = group++,
+						     .tag = SP_ROUTER_TAG_ROUTE };
+			if (sp_proxy_target_add_ex(r, &t) != 0)
 				return 500;
 			break;
 		case SP_CONFIG_TO_PEER:

@@ -35,6 +35,11 @@ bool sp_router_ruri_number(const struct sp_router *rt, const struct sp_proxy_req
 /* Does this provider serve num (cfg->numbers prefixes, users' numbers)? */
 bool sp_router_number_is_ours(const struct sp_router *rt, const char *num);
 
+/* The tags the router gives targets (sp_proxy_target.tag), for call
+ * records: a local user's contact, a fixed route, or peer i
+ * (SP_ROUTER_TAG_PEER + i). */
+enum { SP_ROUTER_TAG_LOCAL = 1, SP_ROUTER_TAG_ROUTE = 2, SP_ROUTER_TAG_PEER = 16 };
+
 /* Health of a peer's hosts (OPTIONS probes): host h of peer p is up?
  * Without it every host counts as up. */
 typedef bool (*sp_router_host_up_h)(void *arg, size_t peer, size_t host);

@@ -68,7 +68,7 @@ static void apply_batch(struct mem_be *be, struct sp_store_batch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		fresh[i] = NULL;
 		if (b->ops[i].kind != SP_STORE_PUT)
-			continue;
+			continue; /* call records are not kept in memory */
 		fresh[i] = entry_new(&b->ops[i].b);
 		if (!fresh[i]) {
 			for (size_t k = 0; k < i; k++)
@@ -79,6 +79,8 @@ static void apply_batch(struct mem_be *be, struct sp_store_batch *b)
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct sp_store_binding *ob = &b->ops[i].b;
+		if (b->ops[i].kind == SP_STORE_CDR)
+			continue;
 		struct mem_entry *old = find(be, ob->aor, ob->contact);
 		if (old) {
 			sp_htab_remove(&be->tab, &old->node);

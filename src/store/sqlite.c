@@ -10,7 +10,7 @@
 
 /* Version 1: the bindings table. A database from a newer program (a higher
  * user_version) is refused rather than written in a format we do not know. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS bindings ("
@@ -29,11 +29,30 @@ static const char schema_v1[] =
 	"CREATE INDEX IF NOT EXISTS bindings_expires ON bindings (expires_at);"
 	"PRAGMA user_version = 1;";
 
+/* Version 2: call records for settlement. */
+static const char schema_v2[] =
+	"CREATE TABLE IF NOT EXISTS cdr ("
+	" id TEXT PRIMARY KEY,"
+	" call_id TEXT NOT NULL DEFAULT '',"
+	" start_ms INTEGER NOT NULL,"
+	" answer_ms INTEGER NOT NULL DEFAULT 0,"
+	" end_ms INTEGER NOT NULL DEFAULT 0,"
+	" status INTEGER NOT NULL DEFAULT 0,"
+	" caller TEXT NOT NULL DEFAULT '',"
+	" callee TEXT NOT NULL DEFAULT '',"
+	" ingress TEXT NOT NULL DEFAULT '',"
+	" egress TEXT NOT NULL DEFAULT '',"
+	" federation TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX IF NOT EXISTS cdr_start ON cdr (start_ms);"
+	"PRAGMA user_version = 2;";
+
 struct sqlite_be {
 	sqlite3 *db;
 	sqlite3_stmt *put;
 	sqlite3_stmt *del;
 	sqlite3_stmt *load;
+	sqlite3_stmt *cdr;
 };
 
 static int be_fail(struct sqlite_be *be, const char *what)
@@ -65,8 +84,34 @@ static int bind_text(sqlite3_stmt *s, int i, struct sp_str v)
 	return sqlite3_bind_text(s, i, v.len ? v.p : "", (int)v.len, SQLITE_STATIC);
 }
 
+static int run_cdr(struct sqlite_be *be, const struct sp_store_cdr *r)
+{
+	sqlite3_stmt *s = be->cdr;
+	int rc = SQLITE_OK;
+	sqlite3_reset(s);
+	rc |= bind_text(s, 1, r->id);
+	rc |= bind_text(s, 2, r->call_id);
+	rc |= sqlite3_bind_int64(s, 3, (sqlite3_int64)r->start_ms);
+	rc |= sqlite3_bind_int64(s, 4, (sqlite3_int64)r->answer_ms);
+	rc |= sqlite3_bind_int64(s, 5, (sqlite3_int64)r->end_ms);
+	rc |= sqlite3_bind_int(s, 6, r->status);
+	rc |= bind_text(s, 7, r->caller);
+	rc |= bind_text(s, 8, r->callee);
+	rc |= bind_text(s, 9, r->ingress);
+	rc |= bind_text(s, 10, r->egress);
+	rc |= bind_text(s, 11, r->federation);
+	rc |= bind_text(s, 12, r->reason);
+	if (rc != SQLITE_OK)
+		return be_fail(be, "bind");
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : be_fail(be, "call record");
+}
+
 static int run_op(struct sqlite_be *be, const struct sp_store_op *op)
 {
+	if (op->kind == SP_STORE_CDR)
+		return run_cdr(be, &op->cdr);
 	const struct sp_store_binding *b = &op->b;
 	sqlite3_stmt *s = op->kind == SP_STORE_PUT ? be->put : be->del;
 	int rc = SQLITE_OK;
@@ -170,6 +215,7 @@ static void sqlite_close(void *arg)
 	sqlite3_finalize(be->put);
 	sqlite3_finalize(be->del);
 	sqlite3_finalize(be->load);
+	sqlite3_finalize(be->cdr);
 	sqlite3_close(be->db);
 	free(be);
 }
@@ -202,8 +248,10 @@ static int migrate(struct sqlite_be *be, const char *file)
 	/* Version 0 is a new (or foreign, empty) database. Later versions add
 	 * their steps here, each in the same transaction as the version bump. */
 	rc = exec(be, "BEGIN IMMEDIATE");
-	if (rc == 0)
+	if (rc == 0 && version < 1)
 		rc = exec(be, schema_v1);
+	if (rc == 0 && version < 2)
+		rc = exec(be, schema_v2);
 	if (rc == 0)
 		rc = exec(be, "COMMIT");
 	else
@@ -259,7 +307,12 @@ int sp_store_sqlite_open(const char *file, const struct sp_store_opts *opts, voi
 			       "SELECT aor, contact, path, call_id, cseq, expires_at, q, received,"
 			       " instance, user_agent, updated_at FROM bindings"
 			       " WHERE expires_at > ?1 ORDER BY aor, updated_at",
-			       -1, &be->load, NULL) != SQLITE_OK) {
+			       -1, &be->load, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(be->db,
+			       "INSERT OR REPLACE INTO cdr (id, call_id, start_ms, answer_ms, end_ms,"
+			       " status, caller, callee, ingress, egress, federation, reason)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			       -1, &be->cdr, NULL) != SQLITE_OK) {
 		rc = be_fail(be, "prepare");
 		goto out;
 	}
@@ -270,5 +323,54 @@ int sp_store_sqlite_open(const char *file, const struct sp_store_opts *opts, voi
 out:
 	if (be)
 		sqlite_close(be);
+	return rc;
+}
+
+static struct sp_str col(sqlite3_stmt *s, int i)
+{
+	const char *p = (const char *)sqlite3_column_text(s, i);
+	return p ? sp_str_make(p, (size_t)sqlite3_column_bytes(s, i)) : SP_STR_NULL;
+}
+
+int sp_store_cdr_list(const char *file, size_t limit, sp_store_cdr_h cb, void *arg)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = SP_EINVAL;
+
+	if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sp_log(SP_LOG_ERR, "store: cannot open %s: %s", file,
+		       db ? sqlite3_errmsg(db) : "out of memory");
+		rc = SP_ENOENT;
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	/* The newest `limit`, printed oldest first. */
+	if (sqlite3_prepare_v2(db,
+			       "SELECT id, call_id, start_ms, answer_ms, end_ms, status, caller, callee,"
+			       " ingress, egress, federation, reason FROM (SELECT * FROM cdr"
+			       " ORDER BY start_ms DESC, id DESC LIMIT ?1) ORDER BY start_ms, id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		sp_log(SP_LOG_ERR, "store: %s has no call records table: %s", file, sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, limit ? (sqlite3_int64)limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sp_store_cdr r = {
+			.id = col(s, 0), .call_id = col(s, 1),
+			.start_ms = (uint64_t)sqlite3_column_int64(s, 2),
+			.answer_ms = (uint64_t)sqlite3_column_int64(s, 3),
+			.end_ms = (uint64_t)sqlite3_column_int64(s, 4),
+			.status = (uint16_t)sqlite3_column_int(s, 5),
+			.caller = col(s, 6), .callee = col(s, 7), .ingress = col(s, 8),
+			.egress = col(s, 9), .federation = col(s, 10), .reason = col(s, 11),
+		};
+		if ((rc = cb(&r, arg)) != 0)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? 0 : SP_EINVAL;
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
 	return rc;
 }

@@ -204,6 +204,10 @@ static bool field_ok(struct sp_str s, size_t max, bool required)
 static size_t op_bytes(const struct sp_store_op *op)
 {
 	const struct sp_store_binding *b = &op->b;
+	const struct sp_store_cdr *r = &op->cdr;
+	if (op->kind == SP_STORE_CDR)
+		return r->id.len + r->call_id.len + r->caller.len + r->callee.len + r->ingress.len +
+		       r->egress.len + r->federation.len + r->reason.len;
 	size_t n = b->aor.len + b->contact.len;
 	if (op->kind == SP_STORE_PUT)
 		n += b->path.len + b->call_id.len + b->received.len + b->instance.len +
@@ -232,6 +236,21 @@ int sp_store_write(struct sp_store *st, const struct sp_store_op *ops, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct sp_store_op *op = &ops[i];
 		const struct sp_store_binding *b = &op->b;
+		if (op->kind == SP_STORE_CDR) {
+			const struct sp_store_cdr *r = &op->cdr;
+			if (!field_ok(r->id, SP_STORE_MAX_FIELD, true))
+				return r->id.len ? SP_E2BIG : SP_EINVAL;
+			if (!field_ok(r->call_id, SP_STORE_MAX_FIELD, false) ||
+			    !field_ok(r->caller, SP_STORE_MAX_FIELD, false) ||
+			    !field_ok(r->callee, SP_STORE_MAX_FIELD, false) ||
+			    !field_ok(r->ingress, SP_STORE_MAX_FIELD, false) ||
+			    !field_ok(r->egress, SP_STORE_MAX_FIELD, false) ||
+			    !field_ok(r->federation, SP_STORE_MAX_FIELD, false) ||
+			    !field_ok(r->reason, SP_STORE_MAX_FIELD, false))
+				return SP_E2BIG;
+			bytes += op_bytes(op);
+			continue;
+		}
 		if (op->kind != SP_STORE_PUT && op->kind != SP_STORE_DEL)
 			return SP_EINVAL;
 		if (!field_ok(b->aor, SP_STORE_MAX_AOR, true) ||
@@ -262,6 +281,18 @@ int sp_store_write(struct sp_store *st, const struct sp_store_op *ops, size_t n,
 		const struct sp_store_binding *src = &ops[i].b;
 		struct sp_store_op *op = &batch->ops[i];
 		*op = ops[i];
+		if (op->kind == SP_STORE_CDR) {
+			const struct sp_store_cdr *r = &ops[i].cdr;
+			op->cdr.id = copy_str(&pos, r->id);
+			op->cdr.call_id = copy_str(&pos, r->call_id);
+			op->cdr.caller = copy_str(&pos, r->caller);
+			op->cdr.callee = copy_str(&pos, r->callee);
+			op->cdr.ingress = copy_str(&pos, r->ingress);
+			op->cdr.egress = copy_str(&pos, r->egress);
+			op->cdr.federation = copy_str(&pos, r->federation);
+			op->cdr.reason = copy_str(&pos, r->reason);
+			continue;
+		}
 		op->b.aor = copy_str(&pos, src->aor);
 		op->b.contact = copy_str(&pos, src->contact);
 		if (op->kind == SP_STORE_PUT) {

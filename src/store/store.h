@@ -45,15 +45,39 @@ struct sp_store_binding {
 	uint64_t updated_at;      /* unix seconds */
 };
 
+/* One call record (settlement): a call attempt from start to end. Times
+ * are unix milliseconds, 0 when not (yet) reached. Slices are borrowed. */
+struct sp_store_cdr {
+	struct sp_str id;         /* unique: "<start_ms>-<Call-ID>" */
+	struct sp_str call_id;
+	uint64_t start_ms, answer_ms, end_ms;
+	uint16_t status;          /* final SIP status of the INVITE */
+	struct sp_str caller;     /* E.164 where known, else the user@host */
+	struct sp_str callee;
+	struct sp_str ingress;    /* "peer NAME", "on-demand (FEDERATION)", "local" */
+	struct sp_str egress;
+	struct sp_str federation; /* may be empty */
+	struct sp_str reason;     /* "bye", "failed", "cancelled", "timeout", "shutdown", "" while open */
+};
+
 enum sp_store_op_kind {
 	SP_STORE_PUT = 1, /* insert or replace the binding (aor, contact) */
 	SP_STORE_DEL = 2, /* delete (aor, contact); only aor and contact are read; absent is fine */
+	SP_STORE_CDR = 3, /* insert or replace the call record cdr (by id); b is not read */
 };
 
 struct sp_store_op {
 	enum sp_store_op_kind kind;
 	struct sp_store_binding b;
+	struct sp_store_cdr cdr;
 };
+
+/* Lists the call records of the SQLite store FILE (opened read-only, also
+ * while a daemon runs on it), oldest first, at most limit (0: all) of the
+ * newest. cb's slices live during the call. Returns 0, or SP_EINVAL /
+ * SP_ENOENT when the file cannot be read. */
+typedef int (*sp_store_cdr_h)(const struct sp_store_cdr *r, void *arg);
+int sp_store_cdr_list(const char *file, size_t limit, sp_store_cdr_h cb, void *arg);
 
 struct sp_store;
 

@@ -169,7 +169,7 @@ static void test_sqlite_write_reload(void **state)
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	assert_int_equal(sqlite3_column_int(q, 0), 2);
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT path, received, instance, user_agent, call_id"
 						" FROM bindings WHERE aor = 'sip:alice@ssp-a.test'",
@@ -451,6 +451,101 @@ static void test_close_flushes_chain(void **state)
 	assert_int_equal(c.ran, 4);
 }
 
+/* Call records: written through the store thread, read back by the
+ * operator's tool; a record is replaced by id (opened, then ended). */
+struct cdr_seen {
+	char id[4][64], reason[4][16], egress[4][32];
+	uint64_t end_ms[4];
+	uint16_t status[4];
+	size_t n;
+};
+
+static int on_cdr(const struct sp_store_cdr *r, void *arg)
+{
+	struct cdr_seen *s = arg;
+	if (s->n >= 4)
+		return SP_E2BIG;
+	snprintf(s->id[s->n], 64, "%.*s", SP_STR_FMT(r->id));
+	snprintf(s->reason[s->n], 16, "%.*s", SP_STR_FMT(r->reason));
+	snprintf(s->egress[s->n], 32, "%.*s", SP_STR_FMT(r->egress));
+	s->end_ms[s->n] = r->end_ms;
+	s->status[s->n] = r->status;
+	s->n++;
+	return 0;
+}
+
+static struct sp_store_op cdr_op(const char *id, uint64_t start, uint64_t end, uint16_t status,
+				 const char *reason)
+{
+	struct sp_store_op op = { .kind = SP_STORE_CDR };
+	op.cdr.id = sp_str_cstr(id);
+	op.cdr.call_id = SP_STR("c1@host");
+	op.cdr.start_ms = start;
+	op.cdr.answer_ms = status < 300 ? start + 10 : 0;
+	op.cdr.end_ms = end;
+	op.cdr.status = status;
+	op.cdr.caller = SP_STR("+4721000001");
+	op.cdr.callee = SP_STR("+4722000001");
+	op.cdr.ingress = SP_STR("local");
+	op.cdr.egress = SP_STR("peer ssp-b");
+	op.cdr.reason = sp_str_cstr(reason);
+	return op;
+}
+
+static void test_sqlite_cdr(void **state)
+{
+	struct tu_tmpdb t;
+	struct sp_store *st;
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a = { &rec, 1 };
+	struct cdr_seen seen = { .n = 0 };
+	tmpdb_make(&t);
+
+	/* A database of schema version 1 (bindings only) is migrated. */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(t.file, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE bindings (aor TEXT NOT NULL, contact TEXT NOT NULL,"
+				      " path TEXT NOT NULL DEFAULT '', call_id TEXT NOT NULL DEFAULT '',"
+				      " cseq INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL,"
+				      " q INTEGER NOT NULL DEFAULT 1000, received TEXT NOT NULL DEFAULT '',"
+				      " instance TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '',"
+				      " updated_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (aor, contact))"
+				      " WITHOUT ROWID; PRAGMA user_version = 1;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	struct sp_store_op ops[3] = {
+		cdr_op("1000-a", 1000, 0, 200, ""),      /* answered, open */
+		cdr_op("2000-b", 2000, 2100, 486, "failed"),
+		cdr_op("1000-a", 1000, 5000, 200, "bye"), /* the same call, ended */
+	};
+	assert_int_equal(sp_store_write(st, ops, 3, on_done, &a), 0);
+	wait_done(st, &rec, 1);
+	assert_int_equal(rec.results[0], 0);
+	/* Read while the store is open (a running daemon). */
+	assert_int_equal(sp_store_cdr_list(t.file, 0, on_cdr, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.id[0], "1000-a");
+	assert_string_equal(seen.reason[0], "bye");
+	assert_int_equal(seen.end_ms[0], 5000);
+	assert_string_equal(seen.egress[0], "peer ssp-b");
+	assert_string_equal(seen.id[1], "2000-b");
+	assert_int_equal(seen.status[1], 486);
+	/* --limit: the newest only. */
+	seen.n = 0;
+	assert_int_equal(sp_store_cdr_list(t.file, 1, on_cdr, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.id[0], "2000-b");
+	/* A record without an id is refused before it is queued. */
+	struct sp_store_op bad = cdr_op("", 1, 2, 200, "bye");
+	assert_int_equal(sp_store_write(st, &bad, 1, on_done, &a), SP_EINVAL);
+	sp_store_close(st);
+	assert_int_equal(sp_store_cdr_list("/nonexistent/dir/x.db", 0, on_cdr, &seen), SP_ENOENT);
+	tmpdb_remove(&t);
+}
+
 static void test_bad_spec(void **state)
 {
 	struct sp_store *st = NULL;
@@ -471,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_queue_cap),
 		cmocka_unit_test(test_memory_backend),
 		cmocka_unit_test(test_close_flushes_chain),
+		cmocka_unit_test(test_sqlite_cdr),
 		cmocka_unit_test(test_bad_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
