@@ -249,8 +249,10 @@ has_pai() { grep -qi '^P-Asserted-Identity:.*\(alice@ssp-a\.test\|+4721000001\)'
 
 # p_call NAME CALLER-ADDR UAC UAS CALLEE-ADDR SERVICE DOMAIN FROM PROVIDER NODES DESCRIPTION:
 # one call (or MESSAGE, SUBSCRIBE) between two phones; prints ok/FAIL; returns the status.
+declare -A p_calls=()   # INVITE dialogs placed, by path ("A B": from A's user to B's)
 p_call() {
   local name=$1 rc urc got
+  case $3 in peer_uac*) p_calls[${10}]=$((${p_calls[${10}]:-0} + 1)) ;; esac
   p_mark
   p_uas "$name-callee" "$5" "$4"
   p_uac "$name" "$2" "$it_scen/$3.xml" "$6" "$7" "$8" "$9"; rc=$?
@@ -402,16 +404,13 @@ else
   p_fail "A refused the reload with two hosts for ssp-b" A
 fi
 
-# ---- admission: all probes in parallel, each waits 2 s for an answer ----
-# p_probe NAME BIND PROTO DEST METHOD URI [siptool options]: result in $it_tmp/NAME.probe
+# ---- admission: all probes at once (one siptool process), each waits 2 s for an answer ----
+# p_probe NAME BIND PROTO DEST METHOD URI [siptool send options]: result in $it_tmp/NAME.probe
 p_mark
-probe_pids=()
+: >"$it_tmp/probes.txt"
 p_probe() {
   local name=$1 bind=$2 proto=$3 dest=$4 method=$5 uri=$6; shift 6
-  "${siptool[@]}" send --timeout 2 --bind "$bind" "$@" "$proto" "$dest" "$method" "$uri" \
-    >"$it_tmp/$name.probe" 2>&1 &
-  probe_pids+=("$!")
-  it_pids+=("$!")
+  echo "$name --timeout 2 --bind $bind $* $proto $dest $method $uri" >>"$it_tmp/probes.txt"
 }
 nb="--cert $pki/ssp-b.pem --key $pki/ssp-b.key"
 rb="--cert $pki/rogue/ssp-b.pem --key $pki/rogue/ssp-b.key"
@@ -426,8 +425,9 @@ p_probe rogue_b $B tls $A:5061 OPTIONS sip:$A:5061 $rb
 p_probe nocert_b $B tls $A:5061 OPTIONS sip:$A:5061
 p_probe genuine_b $B tls $A:5061 OPTIONS sip:$A:5061 $nb --ca "$pki/nordic-ca.pem" --sni sbe.ssp-a.test
 p_probe relay_b $B tls $A:5061 MESSAGE sip:+4729000001@ssp-t.test $nb
-wait "${probe_pids[@]}"
-probe() { tr -d '\r' <"$it_tmp/$1.probe" | head -n 1; }
+timeout 20 "${siptool[@]}" batch --dir "$it_tmp" "$it_tmp/probes.txt" >"$it_tmp/probes.out" 2>&1 \
+  || { it_fail "siptool batch failed"; cat "$it_tmp/probes.out"; }
+probe() { tr -d '\r' <"$it_tmp/$1.probe" 2>/dev/null | head -n 1; }
 silent() { # silent NAME DESCRIPTION NODE: no SIP answer expected
   local r; r=$(probe "$1")
   case "$r" in
@@ -493,6 +493,58 @@ if [ -n "${b_notpeer:-}" ] && [ -n "${a_relay:-}" ]; then
     || it_fail "counters: B not a peer ${b_notpeer}, TLS required ${b_tlsreq}, on-demand ${b_ondemand}; A relaying ${a_relay} (all > 0 expected)"
 else
   it_fail "no peering counters in the logs at exit (B: '$(counters B)', A: '$(counters A)')"
+fi
+# Call records: one per call attempt, with the right peers, federation and duration
+# (sipeerctl reads the store of the stopped node).
+ctl="$(dirname "$it_bin")/sipeerctl"
+if [ -x "$ctl" ]; then
+  "$ctl" -c "$it_tmp/A.yaml" cdr --json >"$it_tmp/cdr-A.json" 2>&1
+  "$ctl" -c "$it_tmp/B.yaml" cdr --json >"$it_tmp/cdr-B.json" 2>&1
+  python3 - "$it_tmp" "$((${p_calls[A B]:-0} + ${p_calls[A B C]:-0}))" "${p_calls[B A]:-0}" \
+    "${p_calls[C B]:-0}" "${p_calls[A B C]:-0}" >"$it_tmp/cdr-check.out" 2>&1 <<'PY' 
+import json, sys
+tmp, ab, ba, cb, abc = sys.argv[1], *map(int, sys.argv[2:])
+def load(n):
+    out = []
+    for l in open("%s/cdr-%s.json" % (tmp, n)):
+        try: out.append(json.loads(l))
+        except ValueError: print("FAIL sipeerctl %s: %s" % (n, l.strip()))
+    return out
+a, b = load("A"), load("B")
+def check(what, recs, sel, n, **want):
+    got = [r for r in recs if sel(r)]
+    bad = [r for r in got if any(r.get(k) != v for k, v in want.items())
+           or (want.get("reason") == "bye" and not 100 <= r["duration_ms"] <= 10000)]
+    if len(got) != n or bad:
+        print("FAIL %s: %d records (%d expected), wrong ones: %s" % (what, len(got), n,
+              json.dumps((bad or got)[:2])))
+    else:
+        print("ok %s: %d record(s), %s" % (what, n, ", ".join("%s %s" % kv for kv in want.items())))
+check("A's records of calls to peer ssp-b", a, lambda r: r["egress"] == "peer ssp-b", ab,
+      ingress="local", status=200, reason="bye", federation="nordic")
+check("A's records of calls from peer ssp-b", a, lambda r: r["ingress"] == "peer ssp-b", ba,
+      egress="local", status=200, reason="bye", federation="nordic")
+check("A's record of the call refused by peer ssp-t", a, lambda r: r["egress"] == "peer ssp-t", 1,
+      status=486, federation="nordic")
+check("B's records of calls from peer ssp-a", b, lambda r: r["ingress"] == "peer ssp-a", ab,
+      status=200, reason="bye", federation="nordic")
+check("B's records of calls to peer ssp-a", b, lambda r: r["egress"] == "peer ssp-a", ba,
+      ingress="local", status=200, reason="bye", federation="nordic")
+check("B's record of the on-demand call from C", b, lambda r: r["ingress"].startswith("on-demand"), cb,
+      egress="local", status=200, reason="bye", federation="nordic")
+for n, recs, want in (("A", a, ab + ba + 1), ("B", b, ab + ba + cb)):
+    if len(recs) != want:
+        print("FAIL %s has %d call records, %d expected (one per call attempt; dropped requests make none)"
+              % (n, len(recs), want))
+PY
+  while IFS= read -r line; do
+    case $line in
+      ok\ *) it_ok "call records: ${line#ok }" ;;
+      *) it_fail "call records: ${line#FAIL }" ;;
+    esac
+  done <"$it_tmp/cdr-check.out"
+else
+  it_fail "no sipeerctl beside $it_bin: call records not checked"
 fi
 echo "($it_name: $SECONDS s)"
 it_done

@@ -9,6 +9,9 @@ explicit source address (so that several "providers" can live on 127.0.0.x).
       handshake failed). Exit status 0 when a final answer came, 1 otherwise.
       --cert PEM --key KEY: TLS client certificate; --ca PEM: verify the server against it
       (--sni NAME: and its name); --from URI; --header "Name: value" (repeatable).
+  siptool.py batch --dir DIR FILE
+      Several sends at once (one process, one thread each): each line of FILE is NAME and
+      the arguments of send; the result line goes to DIR/NAME.probe.
   siptool.py capture [options] HOST:PORT
       A TLS server that requires a client certificate chaining to --ca. It answers OPTIONS
       200, ignores ACK and answers the first other request with --status, writing it to
@@ -73,7 +76,8 @@ def read_message(sock, buf, deadline):
         buf += chunk
 
 
-def cmd_send(a):
+def send(a):
+    """One request; returns the result line (see the module doc)."""
     host, port = a.dest.rsplit(":", 1)
     port = int(port)
     frm = a.frm or "sip:tester@%s" % a.bind
@@ -96,19 +100,16 @@ def cmd_send(a):
                 data = s.recv(65535)
                 code, first = status_of(data)
                 if code is not None and code >= 200:
-                    print(first)
-                    return 0
+                    return first
             interval = min(interval * 2, 4)
-        print("no answer")
-        return 1
+        return "no answer"
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind((a.bind, 0))
     s.settimeout(max(0.1, deadline - time.time()))
     try:
         s.connect((host, port))
     except OSError as e:
-        print("refused: connect: %s" % e)
-        return 1
+        return "refused: connect: %s" % e
     lport = s.getsockname()[1]
     if a.proto == "tls":
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -124,8 +125,7 @@ def cmd_send(a):
         try:
             s = ctx.wrap_socket(s, server_hostname=a.sni or None)
         except (ssl.SSLError, OSError) as e:
-            print("refused: tls: %s" % e)
-            return 1
+            return "refused: tls: %s" % e
     msg = build(a.method, a.ruri, a.proto, a.bind, lport, frm, a.header)
     buf = b""
     try:
@@ -133,20 +133,41 @@ def cmd_send(a):
         while True:
             m, buf = read_message(s, buf, deadline)
             if m is None:
-                print("no answer")
-                return 1
+                return "no answer"
             if m == b"":
-                print("closed")
-                return 1
+                return "closed"
             code, first = status_of(m)
             if code is not None and code >= 200:
-                print(first)
-                return 0
+                return first
     except ssl.SSLError as e:  # TLS 1.3: the server's verdict on our certificate comes late
-        print("refused: tls: %s" % e)
+        return "refused: tls: %s" % e
     except OSError as e:
-        print("closed: %s" % e)
-    return 1
+        return "closed: %s" % e
+
+
+def cmd_send(a):
+    line = send(a)
+    print(line)
+    return 0 if line.startswith("SIP/2.0 ") else 1
+
+
+def cmd_batch(a, parser):
+    """Several sends at once, one per line of a.file: NAME ARGUMENTS-OF-SEND (shell words);
+    writes each result line to DIR/NAME.probe (DIR: --dir)."""
+    import shlex
+    jobs = []
+    for line in open(a.file):
+        words = shlex.split(line)
+        if not words:
+            continue
+        sa = parser.parse_args(["send"] + words[1:])
+        t = threading.Thread(target=lambda n=words[0], sa=sa: open(
+            "%s/%s.probe" % (a.dir, n), "w").write(send(sa) + "\n"))
+        t.start()
+        jobs.append(t)
+    for t in jobs:
+        t.join()
+    return 0
 
 
 def reply(req, status, reason):
@@ -239,6 +260,9 @@ def main():
     s.add_argument("--header", action="append", default=[])
     s.add_argument("proto", choices=["udp", "tcp", "tls"])
     s.add_argument("dest"); s.add_argument("method"); s.add_argument("ruri")
+    b = sub.add_parser("batch")
+    b.add_argument("--dir", required=True)
+    b.add_argument("file")
     c = sub.add_parser("capture")
     c.add_argument("--cert", required=True); c.add_argument("--key", required=True)
     c.add_argument("--ca", required=True); c.add_argument("--out", required=True)
@@ -247,7 +271,9 @@ def main():
     c.add_argument("--linger", type=float, default=1.0)
     c.add_argument("listen")
     a = p.parse_args()
-    sys.exit(cmd_send(a) if a.cmd == "send" else cmd_capture(a))
+    rc = (cmd_send(a) if a.cmd == "send" else cmd_batch(a, p) if a.cmd == "batch"
+          else cmd_capture(a))
+    sys.exit(rc)
 
 
 if __name__ == "__main__":
