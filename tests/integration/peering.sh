@@ -515,9 +515,15 @@ def check(what, recs, sel, n, **want):
     got = [r for r in recs if sel(r)]
     bad = [r for r in got if any(r.get(k) != v for k, v in want.items())
            or (want.get("reason") == "bye" and not 100 <= r["duration_ms"] <= 10000)]
-    if len(got) != n or bad:
-        print("FAIL %s: %d records (%d expected), wrong ones: %s" % (what, len(got), n,
-              json.dumps((bad or got)[:2])))
+    if len(got) != n:
+        print("FAIL %s: %d records, %d expected: %s" % (what, len(got), n, json.dumps(got[:2])))
+    elif bad:
+        diffs = ["%s %r (want %r)" % (k, bad[0].get(k), v) for k, v in want.items()
+                 if bad[0].get(k) != v]
+        if not 100 <= bad[0]["duration_ms"] <= 10000 and want.get("reason") == "bye":
+            diffs.append("duration_ms %r" % bad[0]["duration_ms"])
+        print("FAIL %s: %d of %d records wrong, e.g. callee %s: %s" % (what, len(bad), n,
+              bad[0].get("callee"), ", ".join(diffs)))
     else:
         print("ok %s: %d record(s), %s" % (what, n, ", ".join("%s %s" % kv for kv in want.items())))
 check("A's records of calls to peer ssp-b", a, lambda r: r["egress"] == "peer ssp-b", ab,
