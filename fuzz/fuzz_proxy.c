@@ -48,11 +48,26 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 	switch (mode % 4) {
 	case 0:
 		return sp_proxy_reply(r, 404, NULL, NULL, 0);
-	case 1:
+	case 1: {
 		sp_proxy_req_identity(r, true, "<sip:alice@sipeer.test>", NULL, "sipeer.test");
-		sp_proxy_target_add(r, SP_STR("sip:bob@127.0.0.1:9"), SP_STR_NULL, NULL, 0);
+		/* Bit 4: the first target is a peer's host, reached by the peering
+		 * listener (topology hiding, privacy, failover rules). */
+		struct sp_dest peer;
+		memset(&peer, 0, sizeof(peer));
+		peer.proto = SP_PROTO_UDP;
+		peer.listener = 1;
+		sp_sockaddr_from_host(SP_STR("127.0.0.1"), 9, &peer.addr);
+		struct sp_proxy_target t = {
+			.uri = SP_STR("sip:+4722000001@ssp-b.test;user=phone"),
+			.dst = (mode & 16) ? &peer : NULL,
+			.flags = (mode & 16) ? SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN |
+						       SP_PROXY_T_UNTRUSTED : 0,
+			.tag = 17,
+		};
+		sp_proxy_target_add_ex(r, &t);
 		return sp_proxy_target_add(r, SP_STR("sip:bob@127.0.0.1:19"), SP_STR("<sip:127.0.0.1:9;lr>"),
 					   NULL, 1);
+	}
 	case 2:
 		return sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, NULL, 0);
 	default: {
@@ -64,9 +79,27 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 	}
 }
 
+/* Bit 8 of the mode byte: the request arrives on the peering side;
+ * bit 32 admits it (as a peer), else it is dropped unless it follows one
+ * of our dialogs. */
+static int on_admit(void *arg, const struct sp_rx *rx, uint32_t *origin)
+{
+	unsigned mode = *(const unsigned *)arg;
+	*origin = (mode & 32) ? 0x80000001u : 0;
+	return (mode & 32) ? SP_PROXY_ADMIT : (mode & 64) ? SP_PROXY_REJECT : SP_PROXY_DROP;
+}
+
+static void on_final(void *arg, struct sp_str call_id, uint16_t status, uint32_t egress)
+{
+}
+
+static void on_bye(void *arg, struct sp_str call_id)
+{
+}
+
 static int setup(void)
 {
-	static struct sp_listen_spec ls;
+	static struct sp_listen_spec ls[2];
 	struct sp_transport_cfg tc;
 	static const struct sp_transport_h th = { .rx = tp_rx };
 	/* Each input has a fresh proxy, so its once-per-interval log lines
@@ -74,13 +107,16 @@ static int setup(void)
 	sp_log_set_level(SP_LOG_ERR);
 	if (sp_loop_create(100000, &loop) != 0)
 		return -1;
-	memset(&ls, 0, sizeof(ls));
-	ls.proto = SP_PROTO_UDP;
-	if (sp_sockaddr_from_host(SP_STR("127.0.0.1"), 0, &ls.addr) != 0)
-		return -1;
+	memset(ls, 0, sizeof(ls));
+	for (int i = 0; i < 2; i++) {
+		ls[i].proto = SP_PROTO_UDP;
+		ls[i].role = i ? SP_ROLE_PEERING : SP_ROLE_ACCESS;
+		if (sp_sockaddr_from_host(SP_STR("127.0.0.1"), 0, &ls[i].addr) != 0)
+			return -1;
+	}
 	memset(&tc, 0, sizeof(tc));
-	tc.listen = &ls;
-	tc.nlisten = 1;
+	tc.listen = ls;
+	tc.nlisten = 2;
 	return sp_transport_create(loop, &tc, &th, NULL, &tp);
 }
 
@@ -91,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sp_proxy *proxy;
 	struct sp_txn_cfg xc = { .max_txns = 64 };
 	struct sp_txn_ops xo = { .send = txn_send, .now = txn_now };
-	struct sp_proxy_h ph = { .request = on_request };
+	struct sp_proxy_h ph = { .request = on_request, .admit = on_admit,
+				 .invite_final = on_final, .bye = on_bye };
 	static const char *const domains[] = { "sipeer.test" };
 	struct sp_proxy_cfg pc = { .domains = domains, .ndomains = 1, .secret = "fuzz-secret-0123456789",
 				   .timers = NULL, .timer_c_ms = 1000 };
@@ -127,7 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rx.buf = buf;
 		rx.len = size;
 		rx.src.proto = SP_PROTO_UDP;
-		rx.src.listener = 0;
+		rx.src.listener = (mode & 8) ? 1 : 0;
+		rx.role = (mode & 8) ? SP_ROLE_PEERING : SP_ROLE_ACCESS;
 		sp_sockaddr_from_host(SP_STR("127.0.0.1"), 5999, &rx.src.addr);
 		sp_proxy_rx(proxy, &rx);
 		/* The same bytes again: a retransmission. */

@@ -295,7 +295,30 @@ struct route_prep {
 	bool verified;           /* an entry naming us (or the strict Request-URI) carries
 				  * our Record-Route token for this Call-ID */
 	struct sp_str sph;       /* the sealed inner route of an entry of ours, if any */
+	int out_li;              /* the listener our last skipped entry names: the side that
+				  * faces the next hop (-1: unknown) */
+	enum sp_proto out_proto; /* its protocol */
 };
+
+/* The listener a URI of ours names (host, port and transport), or -1. */
+static int uri_listener(const struct sp_proxy *p, const struct sp_uri *uri, enum sp_proto *proto)
+{
+	const struct sp_listener_info *l;
+	size_t n = sp_transport_listeners(p->tp, &l);
+	struct sp_dest d;
+	struct sp_sockaddr a;
+	if (sp_proxy_uri_dest(uri, &d) != 0 || sp_sockaddr_from_host(uri->host, 0, &a) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t want = uri->port ? uri->port : (l[i].proto == SP_PROTO_TLS ? 5061 : 5060);
+		if (l[i].proto == d.proto && sp_sockaddr_eq_host(&a, &l[i].addr) &&
+		    sp_sockaddr_port(&l[i].addr) == want) {
+			*proto = l[i].proto;
+			return (int)i;
+		}
+	}
+	return -1;
+}
 
 static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *rp)
 {
@@ -305,6 +328,7 @@ static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *r
 	const struct sp_uri *ruri = sp_msg_ruri(m);
 
 	memset(rp, 0, sizeof(*rp));
+	rp->out_li = -1;
 	for (h = sp_msg_hdr(m, SP_HDR_ROUTE); h; h = sp_msg_hdr_next(m, h)) {
 		struct sp_str cur = h->value;
 		while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
@@ -331,6 +355,7 @@ static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *r
 		while (idx < total && sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
 			if (idx == rp->skip && rp->skip < 2 && sp_proxy_uri_is_self(p, &a.uri)) {
 				rp->skip++;
+				rp->out_li = uri_listener(p, &a.uri, &rp->out_proto);
 				if (rr_token_ok(p, m, &a.uri))
 					rp->verified = true;
 				struct sp_str v;
@@ -595,8 +620,15 @@ static int next_hop(struct sp_msg *m, const struct route_prep *rp, const struct 
 			return SP_EINVAL;
 		return sp_proxy_uri_dest(&a.uri, dst);
 	}
-	if (rp->has_next)
-		return sp_proxy_uri_dest(&rp->next.uri, dst);
+	if (rp->has_next) {
+		/* Leave by the side our own Route entry named (the one facing the
+		 * next hop when we double Record-Routed), not by the first listener
+		 * of the protocol: the peer knows us by that address. */
+		int err = sp_proxy_uri_dest(&rp->next.uri, dst);
+		if (err == 0 && rp->out_li >= 0 && rp->out_proto == dst->proto)
+			dst->listener = rp->out_li;
+		return err;
+	}
 	if (t && t->uri) {
 		if (sp_uri_parse(sp_str_cstr(t->uri), &u) != 0)
 			return SP_EINVAL;
@@ -1754,6 +1786,17 @@ static int via_fill_source(struct sp_proxy *p, struct sp_msg *m, const struct sp
 	return sp_msg_parse(m, p->rxcopy.p, p->rxcopy.len, flags, &err);
 }
 
+/* An in-dialog request that follows a Route entry of ours with a valid
+ * token: a dialog we Record-Routed (the token is an HMAC of the Call-ID,
+ * which nobody else can make). */
+static bool in_our_dialog(struct sp_proxy *p, struct sp_msg *m)
+{
+	const struct sp_addr *to = sp_msg_to(m);
+	struct route_prep rp;
+	return m->request && to && to->tag.len && route_prep(p, m, &rp) == 0 && rp.skip &&
+	       rp.verified;
+}
+
 void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 {
 	struct sp_msg *m = p->msg;
@@ -1770,7 +1813,10 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 	if (rx->role == SP_ROLE_PEERING && p->h.admit &&
 	    !(rx->len >= 8 && memcmp(rx->buf, "SIP/2.0 ", 8) == 0)) {
 		verdict = p->h.admit(p->arg, rx, &origin);
-		if (verdict == SP_PROXY_DROP) {
+		/* Only a request that may belong to one of our dialogs (our
+		 * Record-Route token, "sp=") is parsed before it is dropped: a
+		 * peer removed by a reload still ends the calls it has. */
+		if (verdict == SP_PROXY_DROP && !memmem(rx->buf, rx->len, ";sp=", 4)) {
 			p->stats.drops_admission++;
 			return;
 		}
@@ -1781,7 +1827,7 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 			sp_log_cid(SP_LOG_NOTICE, sp_msg_call_id(m),
 				   "malformed %s: %u %s (%" PRIu64 " more not logged)",
 				   m->request ? "request" : "message", err.status, err.reason, supp);
-		if (m->request && m->method_id != SP_METHOD_ACK) {
+		if (m->request && m->method_id != SP_METHOD_ACK && verdict == SP_PROXY_ADMIT) {
 			struct sp_dest dst;
 			const struct sp_via *via = sp_msg_via(m);
 			sp_buf_reset(&p->out);
@@ -1802,6 +1848,14 @@ void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)
 		return;
 	}
 	p->stats.requests++;
+	if (verdict != SP_PROXY_ADMIT && in_our_dialog(p, m)) {
+		verdict = SP_PROXY_ADMIT;
+		origin = 0;
+	}
+	if (verdict == SP_PROXY_DROP) {
+		p->stats.drops_admission++;
+		return;
+	}
 	if (verdict == SP_PROXY_REJECT) {
 		p->stats.drops_admission++;
 		if (m->method_id != SP_METHOD_ACK)
