@@ -17,7 +17,10 @@
 # address and topology hiding of what a peer receives; P-Asserted-Identity only when both
 # sides trust each other (variants by SIGHUP reload); admission (stranger, wrong CA, no
 # certificate, plain UDP/TCP where TLS is required, no open relay); on-demand peering;
-# failover to the second host; transit (only with SIPEER_IT_TRANSIT=1, else SKIPPED).
+# failover to the second host; one TLS connection A->B reused; refusals counted; one call
+# record per call attempt with the right peers, federation, status and duration (sipeerctl
+# cdr); transit A->B->C (only with SIPEER_IT_TRANSIT=1, else reported as SKIPPED).
+# A failure shows what the providers involved logged during that check.
 . "$(dirname "$0")/lib.sh"
 for tool in openssl python3; do
   command -v "$tool" >/dev/null || { echo "SKIP $it_name: $tool not installed"; exit 77; }
@@ -320,7 +323,7 @@ if [ -s "$cap" ]; then
   grep -q "^#source: $A:" "$cap" \
     && it_ok "A's TLS connection to the peer comes from its own address $A" \
     || p_fail "A's connection came from $(grep '^#source' "$cap" | cut -d' ' -f2), not $A" A
-  if ! grep -q "$ALICE" <<<"$cap_hdrs" && grep -q "^Via: SIP/2.0/TLS $A:5061" <<<"$cap_hdrs" \
+  if ! grep -qF "$ALICE" <<<"$cap_hdrs" && grep -q "^Via: SIP/2.0/TLS $A:5061" <<<"$cap_hdrs" \
     && [ "$(grep -c '^\(Via\|v\):' <<<"$cap_hdrs")" -eq 1 ]; then
     it_ok "topology hiding toward the peer: one Via (A's TLS 5061), no address of alice's phone"
   else
@@ -338,12 +341,12 @@ fi
 if p_call e164 $ALICE peer_uac peer_uas $BOB +4722000001 ssp-a.test alice@ssp-a.test $A "A B" \
   "A->B by E.164 sip:+4722000001@ssp-a.test: answered, caller hangs up"; then
   inv=$(p_received e164-callee "INVITE ")
-  p_detail=$(grep "$ALICE" <<<"$inv")
+  p_detail=$(grep -F "$ALICE" <<<"$inv")
   [ -n "$p_detail" ] && p_fail "bob's INVITE carries alice's phone address ($ALICE):" A B \
     || it_ok "bob's INVITE carries no address of alice's phone (topology hiding)"
   has_pai <<<"$inv" && it_ok "both trust each other: bob sees alice's P-Asserted-Identity" \
     || p_fail "no P-Asserted-Identity at bob although A and B trust each other" A B
-  p_detail=$(p_received e164 "SIP/2.0 200" | grep "$BOB")
+  p_detail=$(p_received e164 "SIP/2.0 200" | grep -F "$BOB")
   [ -n "$p_detail" ] && p_fail "the 200 at alice's phone carries bob's phone address ($BOB):" B A \
     || it_ok "the 200 at alice's phone carries no address of bob's phone (topology hiding)"
 fi
@@ -353,7 +356,7 @@ p_call uri $ALICE peer_uac peer_uas $BOB bob ssp-b.test alice@ssp-a.test $A "A B
   "A->B by SIP URI sip:bob@ssp-b.test: answered, caller hangs up"
 if p_call b2a $BOB peer_uac_wait peer_uas_bye $ALICE alice ssp-a.test bob@ssp-b.test $B "B A" \
   "B->A: bob calls sip:alice@ssp-a.test, alice answers and hangs up"; then
-  p_detail=$(p_received b2a-callee "INVITE " | grep "$BOB")
+  p_detail=$(p_received b2a-callee "INVITE " | grep -F "$BOB")
   [ -n "$p_detail" ] && p_fail "alice's INVITE carries bob's phone address ($BOB):" B A \
     || it_ok "alice's INVITE carries no address of bob's phone (topology hiding)"
 fi
