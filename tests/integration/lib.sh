@@ -7,6 +7,7 @@ it_src=${SIPEER_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 it_scen="$it_src/tests/integration/scenarios"
 it_tmp=$(mktemp -d /tmp/sipeer-it.XXXXXX)
 it_pids=()
+declare -A it_named_pid=() it_named_probe=()
 it_failed=0
 it_name=$(basename "$0" .sh)
 
@@ -23,6 +24,12 @@ it_cleanup() {
   if [ "$it_failed" -ne 0 ] && [ -f "$it_tmp/sipeer.log" ]; then
     echo "---- sipeer log (last 60 lines) ----"; tail -n 60 "$it_tmp/sipeer.log"
   fi
+  local n
+  for n in "${!it_named_pid[@]}"; do
+    if [ "$it_failed" -ne 0 ] && [ -f "$it_tmp/$n.log" ]; then
+      echo "---- sipeer $n log (last 30 lines) ----"; tail -n 30 "$it_tmp/$n.log"
+    fi
+  done
   rm -rf "$it_tmp"
 }
 trap it_cleanup EXIT
@@ -68,6 +75,85 @@ it_alive() {
 it_stop() {
   kill -TERM "$it_sipeer_pid" 2>/dev/null
   wait "$it_sipeer_pid"; it_stop_rc=$?
+}
+
+# Several sipeers in one test (providers on 127.0.0.2, 127.0.0.3...), each with a NAME: its
+# configuration in $it_tmp/NAME.yaml, its log in $it_tmp/NAME.log, its PID in
+# it_named_pid[NAME]. They are probed with siptool.py from their own address (sipsak cannot
+# choose its source address).
+# it_start_named NAME PROBE CONFIG: PROBE is ADDRESS:PORT of one of its UDP listeners; waits
+# until OPTIONS there is answered (at most 10 s). Returns 1 when it does not start.
+# it_launch_named (same arguments) starts without waiting, it_wait_named NAME waits: several
+# providers that probe each other can be started together.
+it_launch_named() {
+  local name=$1 probe=$2
+  printf '%s\n' "$3" > "$it_tmp/$name.yaml"
+  echo "==== start $(date +%T.%N)" >>"$it_tmp/$name.log"
+  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
+    "$it_bin" -c "$it_tmp/$name.yaml" >>"$it_tmp/$name.log" 2>&1 &
+  it_named_pid[$name]=$!
+  it_named_probe[$name]=$probe
+  it_pids+=("$!")
+}
+it_wait_named() {
+  for _ in $(seq 50); do
+    kill -0 "${it_named_pid[$1]}" 2>/dev/null || return 1
+    it_alive_named "$1" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+it_start_named() {
+  it_launch_named "$@" && it_wait_named "$1"
+}
+
+# it_reload_named NAME CONFIG: writes CONFIG over $it_tmp/NAME.yaml and sends SIGHUP; waits
+# (at most 5 s) for the log line that says it was loaded. Returns 1 when it was refused.
+it_reload_named() {
+  local name=$1 log="$it_tmp/$1.log" n
+  printf '%s\n' "$2" > "$it_tmp/$name.yaml"
+  n=$(grep -c "configuration reloaded from\|reload refused\|reload failed" "$log")
+  kill -HUP "${it_named_pid[$name]}" 2>/dev/null || return 1
+  for _ in $(seq 50); do
+    [ "$(grep -c "configuration reloaded from\|reload refused\|reload failed" "$log")" -gt "$n" ] && break
+    sleep 0.1
+  done
+  grep "configuration reloaded from\|reload refused\|reload failed" "$log" | tail -n 1 |
+    grep -q "configuration reloaded from"
+}
+
+# it_wait_free ADDRESS...: waits (at most 20 s) until nothing listens on these addresses (any
+# port, UDP or TCP), e.g. a manual run on the same loopback address; returns 1 if still busy.
+it_wait_free() {
+  local a busy
+  for _ in $(seq 100); do
+    busy=
+    for a in "$@"; do
+      ss -Hltun 2>/dev/null | awk '{print $5}' | grep -q "^$a:" && busy="$busy $a"
+    done
+    [ -z "$busy" ] && return 0
+    sleep 0.2
+  done
+  echo "  (still in use:$busy)"; ss -Hltunp 2>/dev/null | grep -F "$(echo $busy | tr ' ' '\n')" | head -n 5
+  return 1
+}
+
+# it_alive_named NAME: running and answering one OPTIONS.
+it_alive_named() {
+  local probe=${it_named_probe[$1]}
+  kill -0 "${it_named_pid[$1]}" 2>/dev/null &&
+    python3 "$it_src/tests/integration/siptool.py" send --bind "${probe%:*}" --timeout 1 \
+      udp "$probe" OPTIONS "sip:$probe" 2>/dev/null | grep -q "^SIP/2.0 200"
+}
+
+# it_stop_named NAME: SIGTERM and wait, at most 10 s, then SIGKILL (exit status in
+# it_stop_rc: 137 when it had to be killed).
+it_stop_named() {
+  local pid=${it_named_pid[$1]}
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid"; it_stop_rc=$?
 }
 
 # it_sipp_bg NAME ARGS...: a SIPp in the background (a UAS), bounded by -timeout; its PID
