@@ -19,7 +19,7 @@
 # certificate, plain UDP/TCP where TLS is required, no open relay); on-demand peering;
 # failover to the second host; one TLS connection A->B reused; refusals counted; one call
 # record per call attempt with the right peers, federation, status and duration (sipeerctl
-# cdr); transit A->B->C (only with SIPEER_IT_TRANSIT=1, else reported as SKIPPED).
+# cdr); transit A->B->C (SIPEER_IT_TRANSIT=0 skips it).
 # A failure shows what the providers involved logged during that check.
 . "$(dirname "$0")/lib.sh"
 for tool in openssl python3; do
@@ -30,7 +30,7 @@ A=127.0.0.2 B=127.0.0.3 C=127.0.0.4 ALICE=127.0.0.5 DEAD=127.0.0.6 BOB=127.0.0.7
 CAROL=127.0.0.8 OUT=127.0.0.9
 pki="$it_tmp/pki"
 siptool=(python3 "$it_src/tests/integration/siptool.py")
-transit=${SIPEER_IT_TRANSIT:-0}
+transit=${SIPEER_IT_TRANSIT:-1}
 hosts_b="\"sip:$B:5061;transport=tls\""
 hosts_b_failover="\"sip:$DEAD:5061;transport=tls\", \"sip:$B:5061;transport=tls\""
 
@@ -470,7 +470,7 @@ if [ "$transit" = 1 ]; then
     p_fail "transit: the reloads were refused" A B
   fi
 else
-  echo "SKIP $it_name: transit A->B->C SKIPPED (set SIPEER_IT_TRANSIT=1 to run it)"
+  echo "SKIP $it_name: transit A->B->C SKIPPED (SIPEER_IT_TRANSIT=0)"
 fi
 
 # ---- the end: all alive, clean stop, no sanitizer report ----
