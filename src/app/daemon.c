@@ -396,7 +396,14 @@ static int peer_request(struct worker *w, struct sp_proxy_req *r, const struct s
 		sp_proxy_reply(r, 403, "Peers do not register here", NULL, 0);
 		return 0;
 	}
-	if (!o->transit && !r->has_route) {
+	/* A pre-loaded Route would let the peer pick our next hop (inside, or
+	 * anywhere): only a transit peer may send one. */
+	if (!o->transit && r->has_route) {
+		w->stats.peer_relay_denied++;
+		sp_proxy_reply(r, 403, "Pre-loaded Route refused", NULL, 0);
+		return 0;
+	}
+	if (!o->transit) {
 		bool number = sp_router_ruri_number(w->router, r, num, sizeof(num));
 		bool ours = number ? sp_router_number_is_ours(w->router, num) :
 				     u && u->scheme_id != SP_URI_TEL && r->for_us;

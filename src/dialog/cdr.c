@@ -10,7 +10,8 @@
 #include "core/hash.h"
 #include "core/log.h"
 
-#define CID_MAX 256 /* longer Call-IDs are followed by their first bytes */
+#define CID_MAX 256
+#define UNANSWERED_MS (5u * 60u * 1000u) /* longer Call-IDs are followed by their first bytes */
 
 struct rec {
 	struct sp_hnode node;
@@ -182,13 +183,15 @@ static bool end_one(struct sp_hnode *n, void *arg)
 		}
 		return true;
 	}
-	if (ea->now_ms > r->start_ms && ea->now_ms - r->start_ms > ea->t->max_call_ms) {
-		if (r->answer_ms) {
-			end(ea->t, r, ea->now_ms, "timeout");
-		} else {
-			sp_htab_remove(&ea->t->open, &r->node);
-			rec_free(r);
-		}
+	uint64_t age = ea->now_ms > r->start_ms ? ea->now_ms - r->start_ms : 0;
+	if (r->answer_ms && age > ea->t->max_call_ms) {
+		end(ea->t, r, ea->now_ms, "timeout");
+	} else if (!r->answer_ms && age > UNANSWERED_MS) {
+		/* An INVITE transaction is over long before this (Timer C, B):
+		 * an attempt still open is one whose retry never came (a 407
+		 * left unanswered), not a call. */
+		sp_htab_remove(&ea->t->open, &r->node);
+		rec_free(r);
 	}
 	return true;
 }

@@ -43,8 +43,8 @@ void sp_cdr_final(struct sp_cdr *t, struct sp_str call_id, uint16_t status, cons
 		  const char *federation, uint64_t now_ms);
 /* A BYE of the call went through: the call ends. */
 void sp_cdr_bye(struct sp_cdr *t, struct sp_str call_id, uint64_t now_ms);
-/* Ends answered calls older than max_call_ms and forgets attempts that
- * never got an answer within it. */
+/* Ends answered calls older than max_call_ms and forgets attempts left
+ * without a final answer for 5 minutes (a 407 whose retry never came). */
 void sp_cdr_sweep(struct sp_cdr *t, uint64_t now_ms);
 
 struct sp_cdr_stats {

@@ -79,6 +79,17 @@ static bool cert_names_peer(const struct sp_config_peer *peer, const struct sp_t
 	return false;
 }
 
+static bool is_member(const struct sp_config *cfg, size_t peer, int fed)
+{
+	if (fed < 0 || (size_t)fed >= cfg->federation_count)
+		return false;
+	const struct sp_config_federation *f = &cfg->federations[fed];
+	for (size_t m = 0; m < f->member_count; m++)
+		if (f->member_peers[m] == peer)
+			return true;
+	return false;
+}
+
 static void fill_peer(const struct sp_peering *pg, size_t i, struct sp_peer_origin *out)
 {
 	out->peer = (int)i;
@@ -94,10 +105,14 @@ enum sp_admission sp_peering_classify(const struct sp_peering *pg, const struct 
 	bool is_tls = src->proto == SP_PROTO_TLS;
 	enum sp_admission verdict = SP_ADMIT_UNKNOWN;
 
-	/* A certificate that names a peer is the strongest evidence: first. */
+	/* A certificate that names a peer is the strongest evidence: first,
+	 * when it chains to tls.ca or to a CA of a federation the peer is a
+	 * member of (another federation's CA cannot vouch for this peer). */
 	if (is_tls && tls) {
 		for (size_t i = 0; i < cfg->peer_count; i++)
-			if (cert_names_peer(&cfg->peers[i], tls)) {
+			if (cert_names_peer(&cfg->peers[i], tls) &&
+			    (tls->ca < 0 || ((size_t)tls->ca < pg->ncas &&
+					     is_member(cfg, i, pg->ca_fed[tls->ca])))) {
 				fill_peer(pg, i, out);
 				return SP_ADMIT_PEER;
 			}

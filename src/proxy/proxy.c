@@ -71,6 +71,7 @@ struct sp_pcall {
 	int in_listener;
 	bool from_peering;          /* the request came from another provider */
 	bool initial_invite;        /* an INVITE without To tag: call records follow it */
+	bool bye;                   /* a BYE: its 2xx ends the call record */
 	uint32_t best_tag;          /* the target tag of the best response */
 };
 
@@ -206,20 +207,28 @@ static struct sp_str make_tag(struct sp_proxy *p, char *buf, size_t size)
 }
 
 /* The token in our Record-Route URIs (";sp="): a keyed hash of the
- * Call-ID. An in-dialog request is routed along its route set without the
+ * Call-ID and of the side (access or peering) of the listener the entry
+ * names. An in-dialog request is routed along its route set without the
  * admission rules only when the Route entry naming us carries the token of
- * its Call-ID, that is when we really Record-Routed that dialog; anything
- * else goes through the admission rules (else "To: ;tag=x" plus a Route
- * naming us would make this an open relay). */
+ * its Call-ID for that side, that is when we really Record-Routed that
+ * dialog there; anything else goes through the admission rules (else "To:
+ * ;tag=x" plus a Route naming us would make this an open relay, and a
+ * token seen on the access side would open the peering side). */
 #define RR_TOKEN_LEN 16
-static void rr_token(const struct sp_proxy *p, struct sp_str call_id, char out[RR_TOKEN_LEN + 1])
+static void rr_token(const struct sp_proxy *p, struct sp_str call_id, enum sp_role role,
+		     char out[RR_TOKEN_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	const char *key = p->cfg.secret ? p->cfg.secret : "";
-	if (!HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)call_id.p, call_id.len,
-		  md, &mdlen) || mdlen < RR_TOKEN_LEN / 2)
+	char key[160];
+	/* One key per side: the secret, with a suffix for the peering side. */
+	int klen = snprintf(key, sizeof(key), "%.128s%s", p->cfg.secret ? p->cfg.secret : "",
+			    role == SP_ROLE_PEERING ? "|peering" : "");
+	if (klen < 0 || (size_t)klen >= sizeof(key))
+		klen = (int)sizeof(key) - 1;
+	if (!HMAC(EVP_sha256(), key, klen, (const unsigned char *)call_id.p, call_id.len, md,
+		  &mdlen) || mdlen < RR_TOKEN_LEN / 2)
 		memset(md, 0, sizeof(md));
 	for (unsigned i = 0; i < RR_TOKEN_LEN / 2; i++) {
 		out[2 * i] = hex[md[i] >> 4];
@@ -228,13 +237,23 @@ static void rr_token(const struct sp_proxy *p, struct sp_str call_id, char out[R
 	out[RR_TOKEN_LEN] = '\0';
 }
 
+static enum sp_role listener_role(const struct sp_proxy *p, int li)
+{
+	const struct sp_listener_info *l;
+	size_t n = sp_transport_listeners(p->tp, &l);
+	return li >= 0 && (size_t)li < n ? l[li].role : SP_ROLE_ACCESS;
+}
+
+static int uri_listener(const struct sp_proxy *p, const struct sp_uri *uri, enum sp_proto *proto);
+
 static bool rr_token_ok(const struct sp_proxy *p, struct sp_msg *m, const struct sp_uri *u)
 {
 	char want[RR_TOKEN_LEN + 1];
 	struct sp_str v;
+	enum sp_proto proto;
 	if (sp_uri_param(u, "sp", &v) != 0 || v.len != RR_TOKEN_LEN)
 		return false;
-	rr_token(p, sp_msg_call_id(m), want);
+	rr_token(p, sp_msg_call_id(m), listener_role(p, uri_listener(p, u, &proto)), want);
 	return memcmp(v.p, want, RR_TOKEN_LEN) == 0;
 }
 
@@ -298,6 +317,8 @@ struct route_prep {
 	int out_li;              /* the listener our last skipped entry names: the side that
 				  * faces the next hop (-1: unknown) */
 	enum sp_proto out_proto; /* its protocol */
+	int first_li;            /* the listener our first skipped entry names (-1) */
+	bool first_verified;     /* and that entry carries the token */
 };
 
 /* The listener a URI of ours names (host, port and transport), or -1. */
@@ -328,7 +349,7 @@ static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *r
 	const struct sp_uri *ruri = sp_msg_ruri(m);
 
 	memset(rp, 0, sizeof(*rp));
-	rp->out_li = -1;
+	rp->out_li = rp->first_li = -1;
 	for (h = sp_msg_hdr(m, SP_HDR_ROUTE); h; h = sp_msg_hdr_next(m, h)) {
 		struct sp_str cur = h->value;
 		while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
@@ -356,10 +377,17 @@ static int route_prep(struct sp_proxy *p, struct sp_msg *m, struct route_prep *r
 			if (idx == rp->skip && rp->skip < 2 && sp_proxy_uri_is_self(p, &a.uri)) {
 				rp->skip++;
 				rp->out_li = uri_listener(p, &a.uri, &rp->out_proto);
-				if (rr_token_ok(p, m, &a.uri))
+				if (rp->skip == 1)
+					rp->first_li = rp->out_li;
+				if (rr_token_ok(p, m, &a.uri)) {
 					rp->verified = true;
+					if (rp->skip == 1)
+						rp->first_verified = true;
+				}
+				/* Only the entry a peer addressed (the first) carries
+				 * the inner route for requests from that side. */
 				struct sp_str v;
-				if (sp_uri_param(&a.uri, "sph", &v) == 0 && v.len)
+				if (rp->skip == 1 && sp_uri_param(&a.uri, "sph", &v) == 0 && v.len)
 					rp->sph = v;
 			} else if (!rp->has_next) {
 				rp->next = a;
@@ -571,12 +599,16 @@ static int hide_contact(struct sp_proxy *p, struct sp_edit *e, struct sp_msg *m,
  * (Request-URI "sp@ours;spc=") into uri, the inner route (our Route
  * entry's sph=) into route. Each stays "" when absent or not ours. */
 static void hide_open(struct sp_proxy *p, struct sp_msg *m, const struct route_prep *rp,
-		      char *uri, char *route, size_t size)
+		      bool from_peering, char *uri, char *route, size_t size)
 {
 	const struct sp_uri *ruri = sp_msg_ruri(m);
 	struct sp_str v;
 	size_t len;
 	uri[0] = route[0] = '\0';
+	/* Seals are for what comes back from a peer, through the entry that
+	 * faces it; from inside the route set is already whole. */
+	if (!from_peering || !listener_is_peering(p, rp->first_li))
+		return;
 	if (ruri && (ruri->scheme_id == SP_URI_SIP || ruri->scheme_id == SP_URI_SIPS) &&
 	    ruri->host_type != SP_HOST_NAME && host_port_is_listener(p, ruri->host, ruri->port, false) &&
 	    sp_uri_param(ruri, "spc", &v) == 0 &&
@@ -640,7 +672,12 @@ static int next_hop(struct sp_msg *m, const struct route_prep *rp, const struct 
 		return sp_proxy_uri_dest(&u, dst);
 	}
 	const struct sp_uri *ruri = sp_msg_ruri(m);
-	return ruri ? sp_proxy_uri_dest(ruri, dst) : SP_EINVAL;
+	int err = ruri ? sp_proxy_uri_dest(ruri, dst) : SP_EINVAL;
+	/* The remote target of a dialog whose last hop before it is us: the
+	 * side our Route entry named faces it too. */
+	if (err == 0 && rp->out_li >= 0 && rp->out_proto == dst->proto)
+		dst->listener = rp->out_li;
+	return err;
 }
 
 /* Serializes m as forwarded to dst into p->out: our Via with branch, the
@@ -759,11 +796,23 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 		return err;
 	if (hide && (err = hide_contact(p, &e, m, li, contact_buf, sizeof(contact_buf))) != 0)
 		return err;
+	const struct sp_addr *to_a = sp_msg_to(m);
+	if (hide && to_a && to_a->tag.len) {
+		/* In-dialog towards another provider: no identity needs asserting
+		 * any more, and the privacy asked for goes on (RFC 3323, 3325). */
+		struct target priv = { .flags = SP_PROXY_T_FOREIGN };
+		struct sp_pcall none;
+		memset(&none, 0, sizeof(none));
+		if ((err = sp_edit_hdr_remove_all(&e, m, SP_HDR_P_ASSERTED_IDENTITY)) != 0 ||
+		    (err = sp_edit_hdr_remove_all(&e, m, SP_HDR_P_PREFERRED_IDENTITY)) != 0 ||
+		    (err = identity_edit(&e, m, &none, &priv, from_buf, sizeof(from_buf))) != 0)
+			return err;
+	}
 	if (hide && !stateless_ack && creates_dialog(m)) {
 		/* One entry, ours; the inner ones travel sealed inside it. */
 		char token[RR_TOKEN_LEN + 1], sealed[SP_HIDE_TOKEN_MAX + 1], params[SP_HIDE_TOKEN_MAX + 64];
 		size_t ilen = 0;
-		rr_token(p, sp_msg_call_id(m), token);
+		rr_token(p, sp_msg_call_id(m), listener_role(p, li), token);
 		if ((err = join_values(m, SP_HDR_RECORD_ROUTE, inner, sizeof(inner), &ilen)) != 0)
 			return err;
 		if (ilen) {
@@ -783,12 +832,13 @@ static int build_forward(struct sp_proxy *p, struct sp_msg *m, const struct rout
 		/* Two entries when the request leaves by another listener, so each
 		 * side of the dialog sees the address it can reach (RFC 5658). */
 		char token[RR_TOKEN_LEN + 1];
-		rr_token(p, sp_msg_call_id(m), token);
+		rr_token(p, sp_msg_call_id(m), listener_role(p, li), token);
 		if ((err = listener_uri(p, li, token, rr_out, sizeof(rr_out))) != 0 ||
 		    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Record-Route"),
 					   sp_str_cstr(rr_out))) != 0)
 			return err;
 		if (in_li >= 0 && in_li != li) {
+			rr_token(p, sp_msg_call_id(m), listener_role(p, in_li), token);
 			if ((err = listener_uri(p, in_li, token, rr_in, sizeof(rr_in))) != 0 ||
 			    (err = sp_edit_hdr_add(&e, m, SP_EDIT_TOP, SP_STR("Record-Route"),
 						   sp_str_cstr(rr_in))) != 0)
@@ -877,6 +927,7 @@ static struct sp_pcall *call_get(struct sp_proxy_req *r)
 	c->st = r->st;
 	c->in_listener = r->src.listener;
 	c->from_peering = r->role == SP_ROLE_PEERING;
+	c->bye = r->msg && r->msg->method_id == SP_METHOD_BYE;
 	if (r->msg && r->msg->method_id == SP_METHOD_INVITE) {
 		const struct sp_addr *to = sp_msg_to(r->msg);
 		c->initial_invite = to && !to->tag.len;
@@ -916,7 +967,7 @@ static int unhide_response(struct sp_proxy *p, struct sp_pcall *c, const struct 
 		return err;
 	if (c->in_listener >= 0 && c->in_listener != b->out_li) {
 		char token[RR_TOKEN_LEN + 1], twin[160];
-		rr_token(p, sp_msg_call_id(resp), token);
+		rr_token(p, sp_msg_call_id(resp), listener_role(p, c->in_listener), token);
 		if (listener_uri(p, c->in_listener, token, twin, sizeof(twin)) != 0 ||
 		    rlen + 2 + strlen(twin) + 1 > size)
 			return SP_E2BIG;
@@ -938,8 +989,8 @@ static int hide_response(struct sp_proxy *p, struct sp_pcall *c, struct sp_edit 
 {
 	char inner[SP_HIDE_PLAIN_MAX + 1], token[RR_TOKEN_LEN + 1];
 	char sealed[SP_HIDE_TOKEN_MAX + 1], params[SP_HIDE_TOKEN_MAX + 64];
-	size_t ilen = 0, rlen = 0;
-	struct sp_str rest = SP_STR_NULL;
+	size_t ilen = 0, rlen = 0, nin = 0;
+	struct sp_str rest = SP_STR_NULL, in[32];
 	int err;
 
 	if ((err = hide_contact(p, e, resp, c->in_listener, contact, size)) != 0)
@@ -970,14 +1021,9 @@ static int hide_response(struct sp_proxy *p, struct sp_pcall *c, struct sp_edit 
 		while (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) == 0) {
 			bool ours = sp_proxy_uri_is_self(p, &a.uri);
 			if (!ours) {
-				if (ilen + 2 + a.raw.len + 1 > sizeof(inner))
+				if (nin >= sizeof(in) / sizeof(in[0]))
 					return SP_E2BIG;
-				if (ilen) {
-					memcpy(inner + ilen, ", ", 2);
-					ilen += 2;
-				}
-				memcpy(inner + ilen, a.raw.p, a.raw.len);
-				ilen += a.raw.len;
+				in[nin++] = a.raw;
 			}
 			if (h == last_h && cur.p == last_after.p) {
 				done = true;
@@ -985,11 +1031,23 @@ static int hide_response(struct sp_proxy *p, struct sp_pcall *c, struct sp_edit 
 			}
 		}
 	}
+	/* The peer's side sends its requests along the route set in the
+	 * reverse of Record-Route order: the hop next to us first. */
+	for (size_t k = nin; k-- > 0;) {
+		if (ilen + 2 + in[k].len + 1 > sizeof(inner))
+			return SP_E2BIG;
+		if (ilen) {
+			memcpy(inner + ilen, ", ", 2);
+			ilen += 2;
+		}
+		memcpy(inner + ilen, in[k].p, in[k].len);
+		ilen += in[k].len;
+	}
 	/* Below our last entry: the rest of its line, then the later lines. */
 	rest = sp_str_trim(last_after);
 	if (rest.len && rest.p[0] == ',') /* the parser stops before the comma */
 		rest = sp_str_trim(sp_str_make(rest.p + 1, rest.len - 1));
-	rr_token(p, sp_msg_call_id(resp), token);
+	rr_token(p, sp_msg_call_id(resp), listener_role(p, c->in_listener), token);
 	if (ilen) {
 		if ((err = sp_hide_seal(p->cfg.secret, sp_msg_call_id(resp), sp_str_make(inner, ilen),
 					sealed, sizeof(sealed))) != 0)
@@ -1216,6 +1274,9 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 		if (!c->final_sent) {
 			c->final_sent = true;
 			note_final(p, c, status, c->target[b - c->branch].tag);
+			/* The dialog really ended: the other side accepted the BYE. */
+			if (c->bye && p->h.bye)
+				p->h.bye(p->arg, sp_msg_call_id(resp));
 			cancel_pending(c);
 		}
 		return;
@@ -1314,7 +1375,8 @@ static int start_group(struct sp_pcall *c)
 					       &b->ct)) != 0) {
 			sp_log_cid(SP_LOG_WARN, sp_msg_call_id(m), "cannot forward: %s",
 				   sp_strerror(err));
-			branch_final(b, err == SP_E2BIG ? 503 : 500, NULL);
+			/* No server was reached: for failover this is a 503. */
+			branch_final(b, 503, NULL);
 			if (err == SP_E2BIG)
 				p->stats.overload++;
 			continue;
@@ -1564,8 +1626,6 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	r.role = rx->role;
 	r.tls = rx->tls;
 	r.origin = origin;
-	if (m->method_id == SP_METHOD_BYE && p->h.bye)
-		p->h.bye(p->arg, sp_msg_call_id(m));
 
 	/* 16.3: reasonable syntax (the parser did it), URI scheme,
 	 * Max-Forwards, loop, Proxy-Require. */
@@ -1621,7 +1681,7 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	r.has_route = rp.has_next || rp.strict;
 	if ((rp.skip || rp.strict) && rp.verified && to && to->tag.len) {
 		char uri[SP_HIDE_PLAIN_MAX + 1], route[SP_HIDE_PLAIN_MAX + 1];
-		hide_open(p, m, &rp, uri, route, sizeof(uri));
+		hide_open(p, m, &rp, r.role == SP_ROLE_PEERING, uri, route, sizeof(uri));
 		if (sp_proxy_target_add(&r, sp_str_cstr(uri), sp_str_cstr(route), NULL, 0) != 0) {
 			sp_proxy_reply(&r, 500, NULL, NULL, 0);
 			return;
@@ -1676,7 +1736,7 @@ static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx
 	char ack_uri[SP_HIDE_PLAIN_MAX + 1], ack_route[SP_HIDE_PLAIN_MAX + 1];
 	struct target ack_t;
 	memset(&ack_t, 0, sizeof(ack_t));
-	hide_open(p, m, &rp, ack_uri, ack_route, sizeof(ack_uri));
+	hide_open(p, m, &rp, rx->role == SP_ROLE_PEERING, ack_uri, ack_route, sizeof(ack_uri));
 	ack_t.uri = ack_uri[0] ? ack_uri : NULL;
 	ack_t.route = ack_route[0] ? ack_route : NULL;
 	if (next_hop(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst) != 0) {
@@ -1794,7 +1854,7 @@ static bool in_our_dialog(struct sp_proxy *p, struct sp_msg *m)
 	const struct sp_addr *to = sp_msg_to(m);
 	struct route_prep rp;
 	return m->request && to && to->tag.len && route_prep(p, m, &rp) == 0 && rp.skip &&
-	       rp.verified;
+	       rp.first_verified && listener_is_peering(p, rp.first_li);
 }
 
 void sp_proxy_rx(struct sp_proxy *p, const struct sp_rx *rx)

@@ -37,7 +37,7 @@ struct sp_proxy_h {
 	 * To tag went upstream; egress is the tag of the target that answered
 	 * (sp_proxy_target.tag), 0 when it was answered here. */
 	void (*invite_final)(void *arg, struct sp_str call_id, uint16_t status, uint32_t egress);
-	/* A BYE came in (from either side of a dialog). */
+	/* A BYE was accepted (a 2xx went upstream), from either side. */
 	void (*bye)(void *arg, struct sp_str call_id);
 };
 

@@ -76,6 +76,12 @@ static SSL_CTX *make_ctx(struct sp_transport *t, bool server)
 		if (names)
 			SSL_CTX_set_client_CA_list(ctx, names);
 		names = NULL;
+		/* No session resumption: a resumed session has no verified chain
+		 * to tell which federation's CA vouched for the peer, and every
+		 * connection of a peer is checked in full anyway. */
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_num_tickets(ctx, 0);
 		static const unsigned char sid[] = "sipeer";
 		SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
 	}

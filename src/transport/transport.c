@@ -118,14 +118,22 @@ void sp_transport_destroy(struct sp_transport *t)
 
 int sp_transport_pick_listener(const struct sp_transport *t, const struct sp_dest *dst)
 {
+	int other = -1;
 	if (dst->listener >= 0 && (size_t)dst->listener < t->nls)
 		return dst->listener;
+	/* Traffic that names no listener is this provider's own (a user's
+	 * contact, a fixed route): an access listener first; what goes to
+	 * other providers names its peering listener. */
 	for (size_t i = 0; i < t->nls; i++) {
 		if (t->infos[i].proto == dst->proto &&
-		    t->infos[i].addr.u.sa.sa_family == dst->addr.u.sa.sa_family)
-			return (int)i;
+		    t->infos[i].addr.u.sa.sa_family == dst->addr.u.sa.sa_family) {
+			if (t->infos[i].role == SP_ROLE_ACCESS)
+				return (int)i;
+			if (other < 0)
+				other = (int)i;
+		}
 	}
-	return -1;
+	return other;
 }
 
 int sp_transport_send(struct sp_transport *t, const struct sp_dest *dst, const char *buf,

@@ -107,7 +107,8 @@ struct sp_listener_info {
 };
 size_t sp_transport_listeners(const struct sp_transport *t, const struct sp_listener_info **out);
 /* The listener a message to dst goes out from: dst->listener when set, else
- * the first listener of dst->proto and dst's address family; -1 if none.
+ * the first access listener of dst->proto and dst's address family, else the
+ * first peering one; -1 if none.
  * Its address is what goes into Via sent-by and Record-Route. */
 int sp_transport_pick_listener(const struct sp_transport *t, const struct sp_dest *dst);
 

@@ -78,6 +78,9 @@ static void test_attempts(void **state)
 	assert_int_equal(count(lines(), "\"reason\":\"timeout\""), 1);
 	struct sp_cdr_stats st;
 	sp_cdr_stats(t, &st);
+	assert_int_equal(st.open, 1); /* the unanswered attempt waits 5 minutes */
+	sp_cdr_sweep(t, 10000 + 300001);
+	sp_cdr_stats(t, &st);
 	assert_int_equal(st.open, 0);
 
 	/* The cap: the fifth open attempt is not followed. */

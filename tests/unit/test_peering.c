@@ -23,7 +23,8 @@ static const char yaml[] =
 	"    sources: [\"203.0.113.9/32\"]\n"
 	"federations:\n"
 	"  - { name: open, members: [ssp-d] }\n"
-	"  - { name: nordic, members: [ssp-b, ssp-c], ca: nordic-ca.pem, require: { tls: true } }\n";
+	"  - { name: nordic, members: [ssp-b, ssp-c], ca: nordic-ca.pem, require: { tls: true } }\n"
+	"  - { name: baltic, members: [ssp-d], ca: baltic-ca.pem }\n";
 
 struct fixture {
 	struct sp_config *cfg;
@@ -66,8 +67,9 @@ static void test_extra_cas(void **state)
 	struct fixture *f = *state;
 	size_t n;
 	const char *const *cas = sp_peering_extra_cas(f->pg, &n);
-	assert_int_equal(n, 1); /* only nordic has a CA */
+	assert_int_equal(n, 2); /* open has no CA */
 	assert_string_equal(cas[0], "nordic-ca.pem");
+	assert_string_equal(cas[1], "baltic-ca.pem");
 }
 
 static void test_by_address(void **state)
@@ -131,6 +133,17 @@ static void test_by_certificate(void **state)
 	assert_int_equal(o.peer, -1);
 	assert_int_equal(o.federation, 1);
 	assert_false(o.trusted);
+	/* Another federation's CA cannot vouch for ssp-b: a certificate from
+	 * baltic's CA naming ssp-b is only an on-demand member of baltic. */
+	struct sp_tls_peer tls_forged = { good, 1, 1 };
+	assert_int_equal(sp_peering_classify(f->pg, &d, &tls_forged, &o), SP_ADMIT_ONDEMAND);
+	assert_int_equal(o.peer, -1);
+	assert_int_equal(o.federation, 2);
+	assert_false(o.trusted);
+	/* From nordic's CA it is ssp-b itself. */
+	tls_forged.ca = 0;
+	assert_int_equal(sp_peering_classify(f->pg, &d, &tls_forged, &o), SP_ADMIT_PEER);
+	assert_int_equal(o.peer, 0);
 	/* Chained to tls.ca only (ca -1): not a federation member. */
 	tls_other.ca = -1;
 	assert_int_equal(sp_peering_classify(f->pg, &d, &tls_other, &o), SP_ADMIT_UNKNOWN);

@@ -24,6 +24,7 @@
 #include "proxy/proxy.h"
 #include "sip/addr.h"
 #include "sip/msg.h"
+#include "sip/uri.h"
 
 /* The key of the proxy's Record-Route tokens in these tests. */
 #define TEST_SECRET "test-secret-0123456789"
@@ -60,6 +61,7 @@ struct got {
 struct target_spec {
 	char uri[128];
 	unsigned group;
+	bool peer; /* a peer's host: reached by listener 0 (setup_hide) */
 };
 
 struct fx {
@@ -121,8 +123,22 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 				  "sipeer.test") != 0)
 		return SP_ENOMEM;
 	for (int i = 0; i < f->ntg; i++) {
-		int err = sp_proxy_target_add(r, sp_str_cstr(f->tg[i].uri), SP_STR_NULL, NULL,
-					      f->tg[i].group);
+		int err;
+		if (f->tg[i].peer) {
+			struct sp_uri u;
+			struct sp_dest dst;
+			if (sp_uri_parse(sp_str_cstr(f->tg[i].uri), &u) != 0 ||
+			    sp_proxy_uri_dest(&u, &dst) != 0)
+				return SP_EINVAL;
+			dst.listener = 0;
+			struct sp_proxy_target t = { .uri = sp_str_cstr(f->tg[i].uri), .dst = &dst,
+						     .group = f->tg[i].group,
+						     .flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN };
+			err = sp_proxy_target_add_ex(r, &t);
+		} else {
+			err = sp_proxy_target_add(r, sp_str_cstr(f->tg[i].uri), SP_STR_NULL, NULL,
+						  f->tg[i].group);
+		}
 		if (err)
 			return err;
 	}
@@ -174,6 +190,8 @@ static void peer_close(struct fx *f, struct peer *p)
 	p->fd = -1;
 }
 
+static bool setup_peering_first;
+
 static int setup_n(void **state, size_t nls)
 {
 	static const struct sp_transport_h th = { .rx = tp_rx, .send_error = tp_send_error };
@@ -181,6 +199,7 @@ static int setup_n(void **state, size_t nls)
 	static const struct sp_proxy_h ph = { .request = on_request };
 	static const char *const hosts[] = { "127.0.0.1", "127.0.0.2" };
 	struct fx *f = calloc(1, sizeof(*f));
+	bool first_peering = setup_peering_first;
 	struct sp_transport_cfg tc;
 	struct sp_txn_cfg xc;
 	struct sp_proxy_cfg pc;
@@ -195,7 +214,8 @@ static int setup_n(void **state, size_t nls)
 	f->nls = nls;
 	for (size_t i = 0; i < nls; i++) {
 		f->ls[i].proto = SP_PROTO_UDP;
-		f->ls[i].role = SP_ROLE_ACCESS;
+		/* setup_hide: the first listener faces other providers. */
+		f->ls[i].role = i == 0 && first_peering ? SP_ROLE_PEERING : SP_ROLE_ACCESS;
 		assert_int_equal(sp_sockaddr_from_host(sp_str_cstr(hosts[i]), 0, &f->ls[i].addr), 0);
 	}
 	memset(&tc, 0, sizeof(tc));
@@ -1108,10 +1128,166 @@ static void test_all_targets_fail(void **state)
 	assert_string_equal(cs(f, sp_msg_via(g->m)->branch), "z9hG4bKcaller1");
 }
 
+/* Topology hiding: 127.0.0.1 is a peering listener (the peer is "callee",
+ * reached there), 127.0.0.2 the access side. */
+static int setup_hide(void **state)
+{
+	setup_peering_first = true;
+	int r = setup_n(state, 2);
+	setup_peering_first = false;
+	return r;
+}
+
+/* Splits a comma-separated Record-Route into its entries. */
+static size_t rr_entries(const char *rr, char out[][1024], size_t max)
+{
+	size_t n = 0;
+	while (rr && *rr && n < max) {
+		const char *end = strstr(rr, ">, <");
+		size_t len = end ? (size_t)(end + 1 - rr) : strlen(rr);
+		snprintf(out[n++], 1024, "%.*s", (int)len, rr);
+		rr = end ? end + 3 : NULL;
+	}
+	return n;
+}
+
+/* The caller comes in on the access side through an inner proxy (callee2
+ * plays it: its Record-Route names $D); the call goes to a peer. */
+static void test_hidden_towards_peer(void **state)
+{
+	struct fx *f = *state;
+	char buf[DGRAM], tmpl[DGRAM], e[4][1024];
+	add_target(f, "sip:bob@127.0.0.1:$C", 0);
+	f->tg[0].peer = true;
+	size_t n = expand(f, INVITE_TO_BOB("Max-Forwards: 70\nRecord-Route: <sip:127.0.0.1:$D;lr>\n"
+					   "P-Preferred-Identity: <sip:alice@inner.test>\n"),
+			  buf, sizeof(buf));
+	send_raw(&f->caller, "127.0.0.2", f->pport2, buf, n);
+	struct got *g = expect_req(f, &f->callee, SP_METHOD_INVITE);
+	/* The peer sees this node only: one Via, one Record-Route (the inner
+	 * hop sealed in it), a Contact of ours. */
+	assert_int_equal(via_count(g), 1);
+	const char *rr = lines(f, g, SP_HDR_RECORD_ROUTE);
+	assert_int_equal(rr_entries(rr, e, 4), 1);
+	assert_non_null(strstr(e[0], ";sph="));
+	assert_null(strstr(rr, expanded(f, "127.0.0.1:$D")));
+	const char *contact = lines(f, g, SP_HDR_CONTACT);
+	assert_non_null(strstr(contact, "sip:sp@127.0.0.1:"));
+	assert_null(strstr(contact, expanded(f, "127.0.0.1:$U")));
+	respond(f, &f->callee, g, 200, "OK");
+	/* The caller's side gets the whole route set back (ours, our twin on
+	 * the access listener, the inner proxy) and its own Via. */
+	struct got *ok = expect_resp(f, &f->caller, 200, 101);
+	assert_string_equal(cs(f, sp_msg_via(ok->m)->branch), "z9hG4bKcaller1");
+	rr = lines(f, ok, SP_HDR_RECORD_ROUTE);
+	assert_int_equal(rr_entries(rr, e, 4), 3);
+	assert_non_null(strstr(e[2], expanded(f, "127.0.0.1:$D")));
+	/* The caller's BYE through the inner proxy (which took its own entry
+	 * off): Route twin, ours. It reaches the peer, hidden, not the inner
+	 * hop again. */
+	snprintf(tmpl, sizeof(tmpl),
+		 "BYE sip:bob@127.0.0.1:$C SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:$D;branch=z9hG4bKinner;rport\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:$U;branch=z9hG4bKbye1;rport\n"
+		 "Max-Forwards: 70\n"
+		 "Route: %s, %s\n"
+		 "From: <sip:alice@127.0.0.1>;tag=alice1\n"
+		 "To: <sip:bob@127.0.0.1>;tag=callee1\n"
+		 "P-Asserted-Identity: <sip:alice@inner.test>\n"
+		 "Call-ID: call-1@test\n"
+		 "CSeq: 2 BYE\n"
+		 "Content-Length: 0\n\n",
+		 e[1], e[0]);
+	n = expand(f, tmpl, buf, sizeof(buf));
+	send_raw(&f->callee2, "127.0.0.2", f->pport2, buf, n);
+	struct got *bye = expect_req(f, &f->callee, SP_METHOD_BYE);
+	assert_int_equal(via_count(bye), 1);
+	assert_null(sp_msg_hdr(bye->m, SP_HDR_ROUTE));
+	assert_null(sp_msg_hdr(bye->m, SP_HDR_P_ASSERTED_IDENTITY)); /* in-dialog, to a peer */
+	expect_nothing(f, &f->callee2, 100);
+}
+
+/* A peer calls in on the peering listener; the callee sits behind two
+ * inner proxies: Q1 (callee2, $D, next to us) and Q2 (192.0.2.9, next to
+ * the callee). */
+static void test_hidden_from_peer(void **state)
+{
+	struct fx *f = *state;
+	char buf[DGRAM], tmpl[DGRAM], resp[DGRAM], vias[DGRAM], ours[1024], e[4][1024], *bar;
+	size_t vn = 0;
+	add_target(f, "sip:bob@127.0.0.1:$D", 0);
+	send_tmpl(f, &f->caller, INVITE_TO_BOB("Max-Forwards: 70\n"));
+	struct got *g = expect_req(f, &f->callee2, SP_METHOD_INVITE);
+	/* Q1 answers with the callee's 180: Record-Route Q2, Q1, then ours. */
+	snprintf(ours, sizeof(ours), "%s", lines(f, g, SP_HDR_RECORD_ROUTE));
+	while ((bar = strstr(ours, " | ")) != NULL) { /* lines() joins lines with " | " */
+		bar[0] = ',';
+		memmove(bar + 1, bar + 2, strlen(bar + 2) + 1);
+	}
+	for (const struct sp_hdr *h = sp_msg_hdr(g->m, SP_HDR_VIA); h; h = sp_msg_hdr_next(g->m, h))
+		vn += (size_t)snprintf(vias + vn, sizeof(vias) - vn, "Via: %.*s\r\n",
+				       (int)h->value.len, h->value.p);
+	int rn = snprintf(resp, sizeof(resp),
+			  "SIP/2.0 180 Ringing\r\n%s"
+			  "Record-Route: <sip:192.0.2.9:5060;lr>, <sip:127.0.0.1:%u;lr>, %s\r\n"
+			  "From: <sip:alice@127.0.0.1>;tag=alice1\r\n"
+			  "To: <sip:bob@127.0.0.1>;tag=callee1\r\n"
+			  "Call-ID: call-1@test\r\n"
+			  "CSeq: 1 INVITE\r\n"
+			  "Contact: <sip:bob@192.0.2.77:5090>\r\n"
+			  "Content-Length: 0\r\n\r\n",
+			  vias, (unsigned)f->callee2.port, ours);
+	assert_true(rn > 0 && (size_t)rn < sizeof(resp));
+	assert_int_equal(sendto(f->callee2.fd, resp, (size_t)rn, 0, (struct sockaddr *)&g->from,
+				sizeof(g->from)),
+			 (ssize_t)rn);
+	struct got *ring = expect_resp(f, &f->caller, 180, 101);
+	const char *rr = lines(f, ring, SP_HDR_RECORD_ROUTE);
+	const char *contact = lines(f, ring, SP_HDR_CONTACT);
+	/* The peer sees one entry of ours and no inner address. */
+	assert_null(strstr(rr, "192.0.2.9"));
+	assert_null(strstr(rr, expanded(f, "127.0.0.1:$D")));
+	assert_null(strstr(contact, "192.0.2.77"));
+	assert_non_null(strstr(contact, "sip:sp@127.0.0.1:"));
+	assert_int_equal(rr_entries(rr, e, 4), 1);
+	assert_non_null(strstr(e[0], ";sph="));
+	/* The peer's in-dialog request along that entry goes to Q1 first, with
+	 * Q2 next in its Route, and the callee's real Contact as target. */
+	char target[1024];
+	const char *lt = strchr(contact, '<'), *gt = strchr(contact, '>');
+	assert_non_null(lt);
+	assert_non_null(gt);
+	snprintf(target, sizeof(target), "%.*s", (int)(gt - lt - 1), lt + 1);
+	snprintf(tmpl, sizeof(tmpl),
+		 "INFO %s SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:$U;branch=z9hG4bKinfo1;rport\n"
+		 "Max-Forwards: 70\n"
+		 "Route: %s\n"
+		 "From: <sip:alice@127.0.0.1>;tag=alice1\n"
+		 "To: <sip:bob@127.0.0.1>;tag=callee1\n"
+		 "Call-ID: call-1@test\n"
+		 "CSeq: 2 INFO\n"
+		 "Content-Length: 0\n\n",
+		 target, e[0]);
+	size_t n = expand(f, tmpl, buf, sizeof(buf));
+	send_raw(&f->caller, "127.0.0.1", f->pport, buf, n);
+	struct got *info = expect_req(f, &f->callee2, SP_METHOD_INFO);
+	assert_string_equal(cs(f, info->m->ruri_raw), "sip:bob@192.0.2.77:5090");
+	/* Loose routing: Q1's own entry on top (it takes it off), then Q2. */
+	const char *route = lines(f, info, SP_HDR_ROUTE);
+	const char *q1 = strstr(route, expanded(f, "127.0.0.1:$D")), *q2 = strstr(route, "192.0.2.9");
+	assert_non_null(q1);
+	assert_non_null(q2);
+	assert_true(q1 < q2);
+	assert_null(strstr(route, ";sph="));
+}
+
 int main(void)
 {
 	compute_token();
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_hidden_towards_peer, setup_hide, teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_from_peer, setup_hide, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_dialog_without_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_c, setup, teardown),
