@@ -534,6 +534,12 @@ static void on_drain(struct sp_timer *t, void *arg)
 	sp_timer_start(sp_loop_timers(w->loop), &w->drain, now + 100, on_drain, w);
 }
 
+static int restore_cdr(const struct sp_store_cdr *r, void *arg)
+{
+	sp_cdr_restore(arg, r);
+	return 0;
+}
+
 static int make_digest(const struct sp_config *cfg, const char *secret, struct sp_digest **out)
 {
 	struct sp_digest_config dc;
@@ -798,6 +804,22 @@ static int start(struct worker *w)
 	}
 	if (!(w->secret = strdup(cfg->auth.secret)))
 		return SP_ENOMEM;
+	if (cfg->auth.secret_generated) {
+		/* No auth.secret in the file: the first start's random one is kept
+		 * in the store, so nonces, Record-Route tokens and the sealed
+		 * topology of dialogs stay valid across restarts. */
+		char kept[256];
+		err = sp_store_keep(w->store, "auth.secret", w->secret, kept, sizeof(kept));
+		if (err == 0) {
+			free(w->secret);
+			if (!(w->secret = strdup(kept)))
+				return SP_ENOMEM;
+		} else if (err != SP_ENOENT) {
+			sp_log(SP_LOG_WARN, "auth.secret could not be kept in the store (%s): dialogs "
+					    "will not survive a restart; set auth.secret",
+			       sp_strerror(err));
+		}
+	}
 	if ((err = make_digest(cfg, w->secret, &w->digest)) != 0) {
 		sp_log(SP_LOG_ERR, "auth: %s", sp_strerror(err));
 		return err;
@@ -808,6 +830,8 @@ static int start(struct worker *w)
 	if ((err = sp_cdr_create(w->store, cfg->cdr.file, cfg->limits.transactions,
 				 (uint64_t)cfg->cdr.max_duration * 1000u, &w->cdr)) != 0)
 		return err;
+	/* Calls answered before a restart (or a crash) end with their BYE. */
+	sp_store_cdr_list(cfg->store.path, 0, restore_cdr, w->cdr);
 	w->rl_admission.interval_ms = 10000;
 
 	w->listen = calloc(cfg->listen_count ? cfg->listen_count : 1, sizeof(*w->listen));
@@ -875,7 +899,7 @@ static void stop(struct worker *w)
 	sp_health_destroy(w->health);
 	w->health = NULL;
 	sp_txn_layer_destroy(w->txn);
-	sp_cdr_destroy(w->cdr, wall_ms()); /* open calls end here, before the store closes */
+	sp_cdr_destroy(w->cdr); /* answered calls stay open in the store for the next start */
 	w->cdr = NULL;
 	if (w->loop && w->store)
 		sp_loop_fd_del(w->loop, sp_store_fd(w->store));

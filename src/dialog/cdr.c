@@ -174,13 +174,9 @@ static bool end_one(struct sp_hnode *n, void *arg)
 {
 	struct end_all *ea = arg;
 	struct rec *r = (struct rec *)n;
-	if (!ea->sweep) {
-		if (r->answer_ms)
-			end(ea->t, r, ea->now_ms, "shutdown");
-		else {
-			sp_htab_remove(&ea->t->open, &r->node);
-			rec_free(r);
-		}
+	if (!ea->sweep) { /* destroy: the store keeps the answered ones open */
+		sp_htab_remove(&ea->t->open, &r->node);
+		rec_free(r);
 		return true;
 	}
 	uint64_t age = ea->now_ms > r->start_ms ? ea->now_ms - r->start_ms : 0;
@@ -196,16 +192,41 @@ static bool end_one(struct sp_hnode *n, void *arg)
 	return true;
 }
 
-void sp_cdr_destroy(struct sp_cdr *t, uint64_t now_ms)
+void sp_cdr_destroy(struct sp_cdr *t)
 {
 	if (!t)
 		return;
-	struct end_all ea = { t, now_ms, false };
+	struct end_all ea = { t, 0, false };
 	sp_htab_foreach(&t->open, end_one, &ea);
 	sp_htab_free(&t->open);
 	if (t->jsonl)
 		fclose(t->jsonl);
 	free(t);
+}
+
+static char *dup_str(struct sp_str s)
+{
+	return s.len ? strndup(s.p, s.len) : NULL;
+}
+
+void sp_cdr_restore(struct sp_cdr *t, const struct sp_store_cdr *in)
+{
+	struct sp_str k = cid_key(in->call_id);
+	struct rec *r;
+	if (!in->answer_ms || in->end_ms || !k.len || in->id.len >= sizeof(r->id) ||
+	    find(t, in->call_id) || t->open.n >= t->max_open || !(r = calloc(1, sizeof(*r))))
+		return;
+	memcpy(r->call_id, k.p, k.len);
+	memcpy(r->id, in->id.p, in->id.len);
+	r->start_ms = in->start_ms;
+	r->answer_ms = in->answer_ms;
+	r->status = in->status;
+	r->caller = dup_str(in->caller);
+	r->callee = dup_str(in->callee);
+	r->ingress = dup_str(in->ingress);
+	r->egress = dup_str(in->egress);
+	r->federation = dup_str(in->federation);
+	sp_htab_insert(&t->open, &r->node, sp_hash_str(k));
 }
 
 void sp_cdr_sweep(struct sp_cdr *t, uint64_t now_ms)

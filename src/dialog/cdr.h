@@ -25,9 +25,15 @@ struct sp_cdr_info {
  * never saw its BYE (reason "timeout"). */
 int sp_cdr_create(struct sp_store *store, const char *jsonl, size_t max_open,
 		  uint64_t max_call_ms, struct sp_cdr **out);
-/* Ends every open record (reason "shutdown") and frees the table; call
- * before the store is closed. */
-void sp_cdr_destroy(struct sp_cdr *t, uint64_t now_ms);
+/* Frees the table. Answered calls stay open in the store (they were
+ * written when answered): the next start takes them back with
+ * sp_cdr_restore, so a call that outlives a restart still ends with its
+ * BYE. Their JSON line comes when they end. */
+void sp_cdr_destroy(struct sp_cdr *t);
+
+/* At start: an answered call the store holds open (end_ms 0) is followed
+ * again. */
+void sp_cdr_restore(struct sp_cdr *t, const struct sp_store_cdr *r);
 
 /* A new INVITE (no To tag) was admitted. A second start for the same
  * Call-ID (a retry after a 407) replaces an unanswered one. */

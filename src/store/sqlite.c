@@ -10,7 +10,7 @@
 
 /* Version 1: the bindings table. A database from a newer program (a higher
  * user_version) is refused rather than written in a format we do not know. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS bindings ("
@@ -46,6 +46,11 @@ static const char schema_v2[] =
 	" reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS cdr_start ON cdr (start_ms);"
 	"PRAGMA user_version = 2;";
+
+/* Version 3: values chosen once and kept across restarts (a generated secret). */
+static const char schema_v3[] =
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"PRAGMA user_version = 3;";
 
 struct sqlite_be {
 	sqlite3 *db;
@@ -220,9 +225,49 @@ static void sqlite_close(void *arg)
 	free(be);
 }
 
+static int sqlite_keep(void *arg, const char *key, const char *value, char *out, size_t size)
+{
+	struct sqlite_be *be = arg;
+	sqlite3_stmt *s = NULL;
+	int rc = SP_EINVAL;
+	/* INSERT OR IGNORE then read: whoever stored first wins, durably
+	 * (synchronous=FULL, autocommit). */
+	if (sqlite3_prepare_v2(be->db, "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)", -1,
+			       &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		rc = be_fail(be, "meta insert");
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(be->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = be_fail(be, "meta select");
+		goto out;
+	}
+	const char *v = (const char *)sqlite3_column_text(s, 0);
+	size_t n = v ? (size_t)sqlite3_column_bytes(s, 0) : 0;
+	if (n + 1 > size) {
+		rc = SP_E2BIG;
+		goto out;
+	}
+	if (n)
+		memcpy(out, v, n);
+	out[n] = '\0';
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
 static const struct sp_store_be_ops sqlite_ops = {
 	.apply = sqlite_apply,
 	.load = sqlite_load,
+	.keep = sqlite_keep,
 	.close = sqlite_close,
 };
 
@@ -252,6 +297,8 @@ static int migrate(struct sqlite_be *be, const char *file)
 		rc = exec(be, schema_v1);
 	if (rc == 0 && version < 2)
 		rc = exec(be, schema_v2);
+	if (rc == 0 && version < 3)
+		rc = exec(be, schema_v3);
 	if (rc == 0)
 		rc = exec(be, "COMMIT");
 	else

@@ -325,6 +325,23 @@ int sp_store_load(struct sp_store *st, uint64_t now_s, sp_store_load_h cb, void 
 	return rc;
 }
 
+int sp_store_keep(struct sp_store *st, const char *key, const char *value, char *out,
+		  size_t size)
+{
+	if (!st->be_ops->keep) {
+		if (strlen(value) + 1 > size)
+			return SP_E2BIG;
+		memcpy(out, value, strlen(value) + 1);
+		return SP_ENOENT;
+	}
+	pthread_mutex_lock(&st->mu);
+	while (st->q_head || st->busy)
+		pthread_cond_wait(&st->idle, &st->mu);
+	int rc = st->be_ops->keep(st->be, key, value, out, size);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
 void sp_store_close(struct sp_store *st)
 {
 	if (!st)

@@ -136,6 +136,14 @@ int sp_store_write(struct sp_store *st, const struct sp_store_op *ops, size_t n,
  * callback's error, or SP_EINVAL when the backend fails. */
 int sp_store_load(struct sp_store *st, uint64_t now_s, sp_store_load_h cb, void *arg);
 
+/* sp_store_keep returns in out the value kept under key, storing value
+ * first when the key has none: the first start's choice survives every
+ * restart (a generated secret). Synchronous, at start like sp_store_load.
+ * Returns 0, SP_E2BIG (out too small), SP_ENOENT (this store keeps
+ * nothing: out is value), or SP_EINVAL. */
+int sp_store_keep(struct sp_store *st, const char *key, const char *value, char *out,
+		  size_t size);
+
 /* sp_store_pending says how many batches are written but not yet dispatched. */
 size_t sp_store_pending(const struct sp_store *st);
 

@@ -25,6 +25,9 @@ struct sp_store_be_ops {
 	 * gets its result in v[i]->result (0 once durable). */
 	void (*apply)(void *be, struct sp_store_batch **v, size_t n);
 	int (*load)(void *be, uint64_t now_s, sp_store_load_h cb, void *arg);
+	/* sp_store_keep: the value stored under key, or value stored there now
+	 * when there was none (durably). NULL: not kept (the memory store). */
+	int (*keep)(void *be, const char *key, const char *value, char *out, size_t size);
 	void (*close)(void *be);
 };
 

@@ -70,6 +70,22 @@ it_sipp uac_k -sf "$(scen uac k '127\\.0\\.0\\.21:5062')" -s +4721000001 127.0.0
   || it_fail "call from Kamailio to sipeer"
 wait "$it_sipp_pid" || it_fail "A's callee saw a wrong message"
 
+# A restart in the middle of a call: the BYE from Kamailio's side still finds A's callee
+# (the Record-Route token and the sealed Contact hold; the generated auth.secret is kept in
+# the store) and the call record, kept open in the store, ends with that BYE.
+sed 's/<pause milliseconds="100"\/>/<pause milliseconds="5000"\/>/' "$(scen uac k3 '127\\.0\\.0\\.21:5062')" \
+  > "$it_tmp/uac_restart.xml"
+it_sipp_bg uas_a3 -sf "$(scen uas a3 '127\\.0\\.0\\.21:5060')" -i 127.0.0.21 -p 5090 -m 1 -timeout 60s
+uas_a3=$it_sipp_pid
+it_sipp_bg uac_k3 -sf "$it_tmp/uac_restart.xml" -s +4721000003 127.0.0.22:5060 -i 127.0.0.22 -p 5071 \
+  -m 1 -timeout 30s
+uac_k3=$it_sipp_pid
+sleep 1.5
+it_stop
+it_start "$(cat "$it_tmp/sipeer.yaml")"
+wait "$uac_k3" && wait "$uas_a3" && it_ok "restart mid-call: the BYE still reached A's callee" \
+  || { it_fail "the call did not end across a restart"; tail -n 20 "$it_tmp/uac_k3.out"; }
+
 # A reload that removes the peer stops new calls to it but lets a call in progress end:
 # the BYE from Kamailio's side still reaches A's callee.
 sed 's/<pause milliseconds="100"\/>/<pause milliseconds="2500"\/>/' "$(scen uac k2 '127\\.0\\.0\\.21:5062')" \
@@ -99,12 +115,12 @@ fi
 sleep 0.5
 records=$("$ctl" -c "$it_tmp/sipeer.yaml" cdr --json)
 n=$(printf '%s\n' "$records" | grep -c '"reason":"bye"')
-[ "$n" = 3 ] && it_ok "three call records ended by BYE" || { it_fail "call records: $n ended by BYE"; printf '%s\n' "$records"; }
+[ "$n" = 4 ] && it_ok "four call records ended by BYE (one across the restart)" || { it_fail "call records: $n ended by BYE"; printf '%s\n' "$records"; }
 printf '%s\n' "$records" | grep '"callee":"+4725000001"' | grep -q '"egress":"peer ssp-k"' \
   && it_ok "outgoing record: egress peer ssp-k" || it_fail "outgoing record without egress peer"
 printf '%s\n' "$records" | grep '"callee":"+4721000001"' | grep -q '"ingress":"peer ssp-k"' \
   && it_ok "incoming record: ingress peer ssp-k" || it_fail "incoming record without ingress peer"
-[ "$(grep -c . "$it_tmp/cdr.jsonl")" = 3 ] && it_ok "three JSON lines in cdr.file" || it_fail "cdr.file"
+[ "$(grep -c . "$it_tmp/cdr.jsonl")" = 4 ] && it_ok "four JSON lines in cdr.file" || it_fail "cdr.file"
 
 it_alive || it_fail "sipeer stopped answering"
 it_stop

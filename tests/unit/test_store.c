@@ -169,7 +169,7 @@ static void test_sqlite_write_reload(void **state)
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 2);
+	assert_int_equal(sqlite3_column_int(q, 0), 3);
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT path, received, instance, user_agent, call_id"
 						" FROM bindings WHERE aor = 'sip:alice@ssp-a.test'",
@@ -541,6 +541,15 @@ static void test_sqlite_cdr(void **state)
 	/* A record without an id is refused before it is queued. */
 	struct sp_store_op bad = cdr_op("", 1, 2, 200, "bye");
 	assert_int_equal(sp_store_write(st, &bad, 1, on_done, &a), SP_EINVAL);
+	/* A value kept once is the one every later start gets. */
+	char v[64];
+	assert_int_equal(sp_store_keep(st, "auth.secret", "first-secret", v, sizeof(v)), 0);
+	assert_string_equal(v, "first-secret");
+	sp_store_close(st);
+	assert_int_equal(sp_store_open(t.spec, NULL, &st), 0);
+	assert_int_equal(sp_store_keep(st, "auth.secret", "second-secret", v, sizeof(v)), 0);
+	assert_string_equal(v, "first-secret");
+	assert_int_equal(sp_store_keep(st, "auth.secret", "x", v, 4), SP_E2BIG);
 	sp_store_close(st);
 	assert_int_equal(sp_store_cdr_list("/nonexistent/dir/x.db", 0, on_cdr, &seen), SP_ENOENT);
 	tmpdb_remove(&t);
