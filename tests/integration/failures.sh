@@ -37,16 +37,19 @@ wait "$it_sipp_pid" || it_fail "the busy callee did not get its ACK"
 # A next hop that swallows everything (a UDP socket that never answers): 408 after
 # Timer B (64*T1 = 3.2 s with t1 50 ms).
 python3 -c '
-import socket, time
+import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.2", 5093))
+open(sys.argv[1], "w").close()  # bound: from now on no ICMP error can come back
 end = time.time() + 30
 s.settimeout(1)
 while time.time() < end:
     try: s.recv(65535)
     except socket.timeout: pass
-' &
+' "$it_tmp/silent.ready" &
 it_pids+=($!)
-sleep 0.5 # let it bind: an ICMP error would make this a 503 test
+# Wait until it is bound: an ICMP error would make this a 503 test.
+for _ in $(seq 100); do [ -e "$it_tmp/silent.ready" ] && break; sleep 0.1; done
+[ -e "$it_tmp/silent.ready" ] || it_fail 'the silent next hop did not bind 127.0.0.2:5093'
 it_sipp uac_408 -sf "$(it_scenario uac_final 408)" -s +4724000002 127.0.0.1:5060 \
   -i 127.0.0.1 -p 5070 -m 1 && it_ok "408 from a silent next hop" || it_fail "408"
 
