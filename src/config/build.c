@@ -1222,7 +1222,7 @@ static void set_defaults(struct sp_config *cfg)
 	cfg->log_level = SP_LOG_NOTICE;
 	cfg->registrar = (struct sp_config_registrar){ 60, 3600, 3600, 10 };
 	cfg->auth.nonce_ttl = 300;
-	cfg->limits = (struct sp_config_limits){ 100000, 10000, 64, 120, 65536 };
+	cfg->limits = (struct sp_config_limits){ 400000, 10000, 64, 120, 65536 };
 	cfg->timers = (struct sp_config_timers){ 500, 4000, 5000 };
 	cfg->workers = 1;
 	cfg->enum_.timeout_ms = 800;

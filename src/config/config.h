@@ -167,7 +167,7 @@ struct sp_config_auth {
 };
 
 struct sp_config_limits {
-	uint32_t transactions;           /* 100000 */
+	uint32_t transactions;           /* 400000 */
 	uint32_t connections;            /* 10000 */
 	uint32_t connections_per_source; /* 64 */
 	uint32_t stream_idle_timeout;    /* seconds, 120 */

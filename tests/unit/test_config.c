@@ -345,7 +345,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->auth.nonce_ttl, 300);
 	assert_true(cfg->auth.secret_generated);
 	assert_int_equal(strlen(cfg->auth.secret), 64);
-	assert_int_equal(cfg->limits.transactions, 100000);
+	assert_int_equal(cfg->limits.transactions, 400000);
 	assert_int_equal(cfg->limits.connections, 10000);
 	assert_int_equal(cfg->limits.connections_per_source, 64);
 	assert_int_equal(cfg->limits.stream_idle_timeout, 120);
