@@ -248,6 +248,7 @@ set output '%s'
 set multiplot layout 1,2 title 'sipeer and Kamailio 5.6 under SIPp load (runs without failures; medians over rounds)'
 set grid
 set key top left
+set offsets graph 0.05, graph 0.05, graph 0.1, 0
 set xlabel 'offered load (calls/s)'
 set ylabel 'CPU per call (µs, all processes)'
 set yrange [0:*]
@@ -255,6 +256,7 @@ plot %s
 set ylabel 'INVITE to 100 Trying (µs)'
 set logscale y
 set yrange [*:*]
+set offsets graph 0.05, graph 0.05, 0, 0
 plot %s
 unset multiplot
 """ % (png, ", ".join(plots(2, "%s")),
