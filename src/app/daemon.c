@@ -243,24 +243,11 @@ static bool from_our_domain(struct worker *w, struct sp_msg *m)
  * else user@host. */
 static void party(struct worker *w, const struct sp_uri *u, char *out, size_t size)
 {
-	char user[128];
-	size_t len;
 	out[0] = '\0';
 	if (!u)
 		return;
-	if (u->user.len && sp_uri_unescape(u->user, user, sizeof(user), &len) == 0) {
-		struct sp_numbering plan;
-		memset(&plan, 0, sizeof(plan));
-		snprintf(plan.country_code, sizeof(plan.country_code), "%s",
-			 w->cfg->numbering.country_code ? w->cfg->numbering.country_code : "");
-		snprintf(plan.national_prefix, sizeof(plan.national_prefix), "%s",
-			 w->cfg->numbering.national_prefix ? w->cfg->numbering.national_prefix : "");
-		snprintf(plan.international_prefix, sizeof(plan.international_prefix), "%s",
-			 w->cfg->numbering.international_prefix ?
-				 w->cfg->numbering.international_prefix : "");
-		if (sp_number_normalize(&plan, sp_str_make(user, len), out, size) && out[0] == '+')
-			return;
-	}
+	if (sp_router_user_number(w->router, u->user, out, size) && out[0] == '+')
+		return;
 	if (u->scheme_id == SP_URI_TEL)
 		snprintf(out, size, "%.*s", (int)u->user.len, u->user.p);
 	else
@@ -314,13 +301,9 @@ static void on_invite_final(void *arg, struct sp_str call_id, uint16_t status, u
 		return;
 	if (egress >= SP_ROUTER_TAG_PEER && egress - SP_ROUTER_TAG_PEER < w->cfg->peer_count) {
 		/* The federation the call went through: the egress peer's first. */
-		size_t pi = egress - SP_ROUTER_TAG_PEER;
-		for (size_t f = 0; !fed && f < w->cfg->federation_count; f++)
-			for (size_t m = 0; m < w->cfg->federations[f].member_count; m++)
-				if (w->cfg->federations[f].member_peers[m] == pi) {
-					fed = w->cfg->federations[f].name;
-					break;
-				}
+		int f = sp_peering_peer_federation(w->peering, egress - SP_ROUTER_TAG_PEER);
+		if (f >= 0)
+			fed = w->cfg->federations[f].name;
 	}
 	if (egress == SP_ROUTER_TAG_LOCAL)
 		snprintf(name, sizeof(name), "local");

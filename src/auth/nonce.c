@@ -9,70 +9,27 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "core/b64url.h"
 #include "core/err.h"
 #include "core/hash.h"
 
 #define TAG_LEN 16u
 #define SIGNED_LEN (SP_NONCE_RAW_LEN - TAG_LEN)
 
-static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/* 32 bytes are 10 groups of 3 (40 characters) and 2 bytes (3 characters). */
+/* 32 bytes are 43 characters. */
 static void b64url_encode(const uint8_t in[SP_NONCE_RAW_LEN], char out[SP_NONCE_TEXT_LEN])
 {
-	size_t i = 0, o = 0;
-	for (; i + 3 <= SP_NONCE_RAW_LEN; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		out[o++] = b64url[v >> 6 & 63];
-		out[o++] = b64url[v & 63];
-	}
-	uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-	out[o++] = b64url[v >> 18 & 63];
-	out[o++] = b64url[v >> 12 & 63];
-	out[o++] = b64url[v >> 6 & 63];
+	sp_b64url_encode(in, SP_NONCE_RAW_LEN, out);
 }
 
 /* Refuses any other length, any other byte and non-zero padding bits, so
  * that exactly one text maps to each raw nonce. */
 static int b64url_decode(struct sp_str s, uint8_t out[SP_NONCE_RAW_LEN])
 {
-	if (s.len != SP_NONCE_TEXT_LEN)
+	size_t len;
+	if (s.len != SP_NONCE_TEXT_LEN || sp_b64url_decode(s, out, SP_NONCE_RAW_LEN, &len) != 0 ||
+	    len != SP_NONCE_RAW_LEN)
 		return SP_EINVAL;
-	size_t o = 0;
-	for (size_t i = 0; i < SP_NONCE_TEXT_LEN; i += 4) {
-		uint32_t v = 0;
-		size_t n = SP_NONCE_TEXT_LEN - i < 4 ? SP_NONCE_TEXT_LEN - i : 4;
-		for (size_t k = 0; k < 4; k++) {
-			int x = k < n ? b64url_value((unsigned char)s.p[i + k]) : 0;
-			if (x < 0)
-				return SP_EINVAL;
-			v = v << 6 | (uint32_t)x;
-		}
-		out[o++] = (uint8_t)(v >> 16);
-		out[o++] = (uint8_t)(v >> 8);
-		if (n == 4)
-			out[o++] = (uint8_t)v;
-		else if ((v & 0xff) != 0)
-			return SP_EINVAL;
-	}
 	return 0;
 }
 

@@ -187,6 +187,11 @@ int sp_peering_peer_by_host(const struct sp_peering *pg, const struct sp_sockadd
 	return -1;
 }
 
+int sp_peering_peer_federation(const struct sp_peering *pg, size_t peer)
+{
+	return peer < pg->cfg->peer_count ? pg->first_fed[peer] : -1;
+}
+
 bool sp_peering_requires_tls(const struct sp_peering *pg, size_t peer)
 {
 	return peer < pg->cfg->peer_count && pg->need_tls[peer];

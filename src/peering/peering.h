@@ -57,6 +57,9 @@ bool sp_peering_origin_unpack(uint32_t v, struct sp_peer_origin *out);
  * or -1: in-dialog requests leave towards peers too. */
 int sp_peering_peer_by_host(const struct sp_peering *pg, const struct sp_sockaddr *addr);
 
+/* The first federation peer p is a member of, or -1. */
+int sp_peering_peer_federation(const struct sp_peering *pg, size_t peer);
+
 /* Does peer p's federation require TLS? */
 bool sp_peering_requires_tls(const struct sp_peering *pg, size_t peer);
 

@@ -7,67 +7,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/b64url.h"
 #include "core/err.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
 #define RAW_MAX (NONCE_LEN + SP_HIDE_PLAIN_MAX + TAG_LEN)
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static size_t b64_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t o = 0, i = 0;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = b64[v >> 6 & 63];
-		out[o++] = b64[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = b64[v >> 6 & 63];
-	}
-	return o;
-}
-
-static int b64_value(unsigned char c)
-{
-	const char *p = c ? memchr(b64, c, 64) : NULL;
-	return p ? (int)(p - b64) : -1;
-}
-
-static int b64_decode(struct sp_str s, uint8_t *out, size_t size, size_t *len)
-{
-	size_t o = 0;
-	uint32_t v = 0;
-	unsigned bits = 0;
-	if (s.len % 4 == 1)
-		return SP_EINVAL;
-	for (size_t i = 0; i < s.len; i++) {
-		int d = b64_value((unsigned char)s.p[i]);
-		if (d < 0)
-			return SP_EINVAL;
-		v = v << 6 | (uint32_t)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= size)
-				return SP_E2BIG;
-			out[o++] = (uint8_t)(v >> bits);
-			v &= (1u << bits) - 1;
-		}
-	}
-	*len = o;
-	return 0;
-}
 
 /* A key for this purpose only, so auth.secret's other uses stay apart. */
 static void derive_key(const char *secret, uint8_t key[32])
@@ -119,7 +64,7 @@ int sp_hide_seal(const char *secret, struct sp_str call_id, struct sp_str plain,
 	if (plain.len > SP_HIDE_PLAIN_MAX)
 		return SP_E2BIG;
 	size_t rawlen = NONCE_LEN + plain.len + TAG_LEN;
-	if ((rawlen + 2) / 3 * 4 + 1 > size)
+	if (SP_B64URL_LEN(rawlen) + 1 > size)
 		return SP_E2BIG;
 	if (RAND_bytes(raw, NONCE_LEN) != 1)
 		return SP_ENOMEM;
@@ -128,7 +73,7 @@ int sp_hide_seal(const char *secret, struct sp_str call_id, struct sp_str plain,
 		   raw + NONCE_LEN + plain.len);
 	if (err)
 		return err;
-	out[b64_encode(raw, rawlen, out)] = '\0';
+	out[sp_b64url_encode(raw, rawlen, out)] = '\0';
 	return 0;
 }
 
@@ -137,7 +82,7 @@ int sp_hide_open(const char *secret, struct sp_str call_id, struct sp_str token,
 {
 	uint8_t key[32], raw[RAW_MAX];
 	size_t rawlen, n;
-	if (token.len > SP_HIDE_TOKEN_MAX || b64_decode(token, raw, sizeof(raw), &rawlen) != 0 ||
+	if (token.len > SP_HIDE_TOKEN_MAX || sp_b64url_decode(token, raw, sizeof(raw), &rawlen) != 0 ||
 	    rawlen < NONCE_LEN + TAG_LEN)
 		return SP_EINVAL;
 	n = rawlen - NONCE_LEN - TAG_LEN;

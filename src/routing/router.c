@@ -58,14 +58,19 @@ ptrdiff_t sp_router_user_by_name(const struct sp_router *rt, struct sp_str name)
 	return -1;
 }
 
-/* The Request-URI's user part, %-unescaped, as a number in E.164 when it is one. */
+bool sp_router_user_number(const struct sp_router *rt, struct sp_str user, char *num, size_t size)
+{
+	char buf[SP_NUMBER_MAX + 8];
+	size_t len;
+	if (user.len == 0 || sp_uri_unescape(user, buf, sizeof(buf), &len) != 0)
+		return false;
+	return sp_number_normalize(&rt->plan, sp_str_make(buf, len), num, size);
+}
+
+/* The Request-URI's user part as a number, when it is one. */
 static bool ruri_number(const struct sp_router *rt, const struct sp_uri *u, char *num, size_t size)
 {
-	char user[SP_NUMBER_MAX + 8];
-	size_t len;
-	if (u->user.len == 0 || sp_uri_unescape(u->user, user, sizeof(user), &len) != 0)
-		return false;
-	return sp_number_normalize(&rt->plan, sp_str_make(user, len), num, size);
+	return sp_router_user_number(rt, u->user, num, size);
 }
 
 ptrdiff_t sp_router_local_user(const struct sp_router *rt, const struct sp_proxy_req *r,

@@ -32,6 +32,10 @@ ptrdiff_t sp_router_user_by_name(const struct sp_router *rt, struct sp_str name)
  * numbering plan; false when it is a name or a local short number. */
 bool sp_router_ruri_number(const struct sp_router *rt, const struct sp_proxy_req *r, char *num,
 			   size_t size);
+/* A user part (%-escaped, as in a URI) as a number per the numbering
+ * plan (sp_number_normalize): true when it is one. */
+bool sp_router_user_number(const struct sp_router *rt, struct sp_str user, char *num, size_t size);
+
 /* Does this provider serve num (cfg->numbers prefixes, users' numbers)? */
 bool sp_router_number_is_ours(const struct sp_router *rt, const char *num);
 
