@@ -296,8 +296,10 @@ static int lk_add(struct lookup *lk, const struct sp_proxy_target *t)
 		char a[SP_SOCKADDR_STRLEN] = "";
 		if (t->dst)
 			sp_sockaddr_fmt(&t->dst->addr, true, false, a, sizeof(a));
-		lk_trace(lk, "target %zu: %s %s%s%.*s%s", lk->ntargets,
-			 t->dst ? sp_proto_name(t->dst->proto) : "route",
+		/* Lower case, like ;transport= values. */
+		const char *proto = !t->dst ? "route" : t->dst->proto == SP_PROTO_TLS ? "tls" :
+				    t->dst->proto == SP_PROTO_TCP ? "tcp" : "udp";
+		lk_trace(lk, "target %zu: %s %s%s%.*s%s", lk->ntargets, proto,
 			 t->dst ? a : "", t->uri.len ? " uri " : "", (int)t->uri.len, t->uri.p,
 			 (t->flags & SP_PROXY_T_UNTRUSTED) ? " (outside the trust domain)" : "");
 	}
