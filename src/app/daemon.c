@@ -271,11 +271,20 @@ static struct sp_resolver *make_resolver(struct worker *w, const struct sp_confi
 	return res;
 }
 
+static void expect_tls_names(void *arg, const struct sp_sockaddr *addr, const char *const *names,
+			     size_t n)
+{
+	struct worker *w = arg;
+	if (sp_transport_tls_expect(w->tp, addr, names, n) != 0)
+		sp_log(SP_LOG_WARN, "cannot pin the certificate names of a TLS target");
+}
+
 static void router_wire(struct worker *w, struct sp_router *rt, struct sp_resolver *res,
 			const struct sp_config *cfg)
 {
 	sp_router_set_dns(rt, res, sp_loop_timers(w->loop), cfg->enum_.budget_ms);
 	sp_router_set_ours(rt, host_is_ours, w);
+	sp_router_set_tls_names(rt, expect_tls_names, w);
 }
 
 static bool from_our_domain(struct worker *w, struct sp_msg *m)

@@ -64,6 +64,13 @@ void sp_router_set_dns(struct sp_router *rt, struct sp_resolver *res, struct sp_
 void sp_router_set_ours(struct sp_router *rt, bool (*is_ours)(void *arg, struct sp_str host),
 			void *arg);
 
+/* TLS targets the walk found through DNS: the certificate names to expect
+ * of addr (a peer's certificate.san; the SIP domain for others, RFC 5922).
+ * The daemon passes them to sp_transport_tls_expect. */
+typedef void (*sp_router_tls_names_h)(void *arg, const struct sp_sockaddr *addr,
+				      const char *const *names, size_t n);
+void sp_router_set_tls_names(struct sp_router *rt, sp_router_tls_names_h h, void *arg);
+
 /* The proxy's target_failed: a target found through DNS that gave no
  * answer or a 503 is tried last for that domain for 30 s. */
 void sp_router_target_failed(struct sp_router *rt, uint32_t tag, const struct sp_dest *dst,
