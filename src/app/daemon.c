@@ -806,6 +806,16 @@ static void print_stats(struct worker *w)
 	       w->stats.peer_requests, w->stats.ondemand_requests, w->stats.peer_unknown,
 	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied,
 	       sp_health_down_count(w->health));
+	if (w->res) {
+		const struct sp_resolver_stats *rs = sp_resolver_stats(w->res);
+		sp_log(SP_LOG_NOTICE,
+		       "dns: questions %" PRIu64 " cache hits %" PRIu64 " coalesced %" PRIu64
+		       " sent %" PRIu64 " failed %" PRIu64 " malformed %" PRIu64 " cached now %zu"
+		       " evicted %" PRIu64 "; requests that waited for DNS %" PRIu64,
+		       rs->queries, rs->cache_hits, rs->coalesced, rs->sent, rs->failures,
+		       rs->malformed, rs->entries, rs->evictions,
+		       w->router ? sp_router_stats(w->router)->async : 0);
+	}
 	if (ts)
 		sp_log(SP_LOG_NOTICE,
 		       "transport: rx %" PRIu64 " tx %" PRIu64 " connections accepted %" PRIu64
