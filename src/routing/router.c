@@ -587,6 +587,30 @@ static void locate(struct lookup *lk, const char *host, uint16_t port, enum sp_p
 	locate_cb(lk, host, port, proto, sips, on_located);
 }
 
+/* The addresses of a fixed next hop given by name: inside the trust
+ * domain like the route itself, tried in order. */
+static void on_route_located(void *arg, const struct sp_locate_result *res)
+{
+	struct lookup *lk = arg;
+	lk->waiting = false;
+	if (res->status == SP_EAGAIN)
+		lk->failed = true;
+	for (size_t i = 0; i < res->n; i++) {
+		struct sp_dest dst;
+		memset(&dst, 0, sizeof(dst));
+		dst.proto = res->t[i].proto;
+		dst.addr = res->t[i].addr;
+		dst.listener = -1;
+		struct sp_proxy_target t = { .dst = &dst, .group = lk->group++,
+					     .tag = SP_ROUTER_TAG_ROUTE };
+		if (lk_add(lk, &t) != 0)
+			lk->failed = true;
+	}
+	lk->peer_uri[0] = '\0';
+	lk->route++;
+	lk_advance(lk);
+}
+
 /* Where the URI that ENUM gave goes: a peer serving its domain, else
  * RFC 3263 on it. */
 static void on_enum(void *arg, const struct sp_enum_query_result *res)
@@ -661,6 +685,21 @@ static void lk_step(struct lookup *lk)
 		struct sp_uri tu;
 		struct sp_dest dst;
 		lk_trace(lk, "route %zu: %s", lk->route + 1, ro->target);
+		if (sp_uri_parse(sp_str_cstr(ro->target), &tu) == 0 &&
+		    tu.host_type == SP_HOST_NAME && rt->res && tu.host.len < sizeof(lk->peer_uri)) {
+			/* A next hop given by name: RFC 3263 finds its addresses. */
+			struct sp_str tp;
+			enum sp_proto proto = 0;
+			if (sp_uri_param(&tu, "transport", &tp) == 0)
+				proto = sp_str_caseeq_c(tp, "tcp") ? SP_PROTO_TCP :
+					sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS : SP_PROTO_UDP;
+			/* peer_uri holds the name while it is located. */
+			snprintf(lk->peer_uri, sizeof(lk->peer_uri), "%.*s", (int)tu.host.len,
+				 tu.host.p);
+			locate_cb(lk, lk->peer_uri, tu.port, proto, tu.scheme_id == SP_URI_SIPS,
+				  on_route_located);
+			return;
+		}
 		if (sp_uri_parse(sp_str_cstr(ro->target), &tu) != 0 ||
 		    sp_proxy_uri_dest(&tu, &dst) != 0) {
 			lk->unsupported = true;
