@@ -263,7 +263,8 @@ static bool host_is_ours(void *arg, struct sp_str host)
 static struct sp_resolver *make_resolver(struct worker *w, const struct sp_config *cfg)
 {
 	struct sp_resolver *res = NULL;
-	struct sp_resolver_cfg rc = { .server = cfg->enum_.has_resolver ? &cfg->enum_.resolver : NULL,
+	struct sp_resolver_cfg rc = { .servers = cfg->enum_.resolvers,
+				      .nservers = cfg->enum_.resolver_count,
 				      .timeout_ms = cfg->enum_.timeout_ms,
 				      .max_entries = cfg->enum_.cache_size };
 	if (sp_resolver_create(w->loop, &rc, &res) != 0)
