@@ -252,6 +252,13 @@ static void on_target_failed(void *arg, uint32_t tag, const struct sp_dest *dst,
 	sp_router_target_failed(w->router, tag, dst, sp_now_ms());
 }
 
+static void on_locate_hop(void *arg, const struct sp_proxy_hop_name *hop, sp_proxy_located_h done,
+			  void *ctx)
+{
+	struct worker *w = arg;
+	sp_router_locate_hop(w->router, hop, done, ctx);
+}
+
 static bool host_is_ours(void *arg, struct sp_str host)
 {
 	struct worker *w = arg;
@@ -839,7 +846,8 @@ static int start(struct worker *w)
 					      .admit = on_admit,
 					      .invite_final = on_invite_final,
 					      .bye = on_bye,
-					      .target_failed = on_target_failed };
+					      .target_failed = on_target_failed,
+					      .locate = on_locate_hop };
 	char spec[4200];
 	int err;
 

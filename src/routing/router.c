@@ -243,6 +243,8 @@ struct lookup {
 	struct sp_proxy_pending *pp;    /* after it: the kept request */
 	sp_router_resolved_h done_cb;   /* sp_router_resolve: no request at all */
 	void *done_arg;
+	sp_proxy_located_h hop_done;    /* sp_router_locate_hop: one next hop */
+	void *hop_ctx;
 	sp_dns_trace_h trace;
 	void *trace_arg;
 	struct sp_timer budget;
@@ -806,7 +808,9 @@ static uint16_t lk_status(const struct lookup *lk)
 static void lk_finish(struct lookup *lk)
 {
 	uint16_t status = lk_status(lk);
-	if (lk->done_cb) {
+	if (lk->hop_done) {
+		lk->hop_done(lk->hop_ctx, NULL);
+	} else if (lk->done_cb) {
 		lk->done_cb(lk->done_arg, status);
 	} else if (lk->pp) {
 		if (status)
@@ -1006,6 +1010,62 @@ int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mas
 	return 0;
 }
 
+/* The address of a next hop given by name: the first that RFC 3263 gives
+ * (a request in a dialog has one remote target, not a failover list). */
+static void on_hop_located(void *arg, const struct sp_locate_result *res)
+{
+	struct lookup *lk = arg;
+	struct sp_router *rt = lk->rt;
+	sp_proxy_located_h done = lk->hop_done;
+	lk->waiting = false;
+	lk->done = true;
+	lk->hop_done = NULL;
+	if (res->n) {
+		struct sp_dest dst;
+		memset(&dst, 0, sizeof(dst));
+		dst.proto = res->t[0].proto;
+		dst.addr = res->t[0].addr;
+		dst.listener = -1;
+		if (dst.proto == SP_PROTO_TLS && rt->tls_names) {
+			const char *names[] = { lk->host };
+			rt->tls_names(rt->tls_names_arg, &dst.addr, names, 1);
+		}
+		done(lk->hop_ctx, &dst);
+	} else {
+		done(lk->hop_ctx, NULL);
+	}
+	if (!lk->inside)
+		lk_free(lk);
+}
+
+void sp_router_locate_hop(struct sp_router *rt, const struct sp_proxy_hop_name *hop,
+			  sp_proxy_located_h done, void *ctx)
+{
+	struct lookup *lk;
+	if (!rt->res || hop->host.len == 0 || hop->host.len >= SP_DNS_NAME_MAX ||
+	    !(lk = lk_new(rt, 0))) {
+		done(ctx, NULL);
+		return;
+	}
+	lk->hop_done = done;
+	lk->hop_ctx = ctx;
+	snprintf(lk->host, sizeof(lk->host), "%.*s", (int)hop->host.len, hop->host.p);
+	snprintf(lk->cid, sizeof(lk->cid), "next hop %.80s", lk->host);
+	if (sp_log_enabled(SP_LOG_DEBUG)) {
+		lk->trace = trace_log;
+		lk->trace_arg = lk;
+	}
+	lk->inside = true;
+	locate_cb(lk, lk->host, hop->port, hop->proto, hop->sips, on_hop_located);
+	lk->inside = false;
+	if (lk->done) {
+		lk_free(lk);
+		return;
+	}
+	if (rt->timers && rt->budget_ms)
+		sp_timer_start(rt->timers, &lk->budget, sp_now_ms() + rt->budget_ms, on_budget, lk);
+}
+
 void sp_router_set_dns(struct sp_router *rt, struct sp_resolver *res, struct sp_timers *timers,
 		       uint32_t budget_ms)
 {
@@ -1042,7 +1102,9 @@ void sp_router_shutdown(struct sp_router *rt)
 		struct lookup *lk = rt->lookups;
 		sp_enum_query_cancel(&lk->eq);
 		sp_locate_cancel(&lk->lq);
-		if (lk->done_cb)
+		if (lk->hop_done)
+			lk->hop_done(lk->hop_ctx, NULL);
+		else if (lk->done_cb)
 			lk->done_cb(lk->done_arg, 503);
 		else if (lk->pp)
 			sp_proxy_reply_later(lk->pp, 503, "Routing restarted", ra, 1);

@@ -112,6 +112,12 @@ typedef void (*sp_router_resolved_h)(void *arg, uint16_t status);
 int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mask,
 		      sp_dns_trace_h trace, void *trace_arg, sp_router_resolved_h done, void *arg);
 
+/* The proxy's locate(): the address of a next hop given by name (the
+ * remote target or Route of a dialog, a contact), by RFC 3263; done gets
+ * NULL when there is none (or no resolver). */
+void sp_router_locate_hop(struct sp_router *rt, const struct sp_proxy_hop_name *hop,
+			  sp_proxy_located_h done, void *ctx);
+
 /* Ends every walk still waiting for DNS: each forwards what it found so
  * far, or answers 503 (a reload, a stop). sp_router_destroy does it too. */
 void sp_router_shutdown(struct sp_router *rt);
