@@ -1049,6 +1049,20 @@ int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mas
 		lk->num[0] = '\0';
 	lk_trace(lk, "resolve %s%s%s%s", uri, lk->num[0] ? " (number " : "", lk->num,
 		 lk->num[0] ? ")" : "");
+	ptrdiff_t user = -1;
+	if (lk->for_us || lk->tel)
+		user = lk->for_us ? user_find(rt, u.user, false) : -1;
+	if (user < 0 && (lk->for_us || lk->tel) && lk->num[0])
+		user = user_find(rt, sp_str_cstr(lk->num), true);
+	if (user >= 0) {
+		/* Local users come before any route: their registered
+		 * contacts (which only the running node knows). */
+		lk_trace(lk, "local user %s: its registered contacts (480 when none)",
+			 rt->cfg->users[user].user);
+		lk_free(lk);
+		done(arg, 0);
+		return 0;
+	}
 	for (size_t i = 0; i < lk->ntrees; i++)
 		lk_trace(lk, "  ENUM tree %zu: %s", i + 1, lk->trees[i]);
 	snprintf(lk->cid, sizeof(lk->cid), "resolve");

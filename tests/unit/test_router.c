@@ -185,6 +185,12 @@ static void test_dns_peer_domain(void **state)
 static void test_nothing(void **state)
 {
 	struct fx *f = *state;
+	/* Local users come first. */
+	struct walk *lw = resolve(f, "021000003");
+	assert_int_equal(lw->status, 0);
+	assert_non_null(strstr(lw->out, "local user carol"));
+	lw = resolve(f, "sip:bob@ssp-a.test");
+	assert_non_null(strstr(lw->out, "local user bob"));
 	/* A number nobody serves, and no resolver to ask: 503 (a route could
 	 * not be used), not 404. */
 	struct walk *w = resolve(f, "+4755555555");
