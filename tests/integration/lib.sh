@@ -281,6 +281,8 @@ it_nsd_restart() {
 # it_dns_blackhole ADDR PORT SECONDS: a DNS server that never answers: it reads UDP
 # queries and accepts TCP connections on ADDR:PORT and says nothing, for at most SECONDS.
 # Its PID is in it_blackhole_pid (stopped at exit); returns once it is bound (at most 5 s).
+# Each query and connection is logged ("udp query from ADDR:PORT", "tcp connection from
+# ADDR:PORT") to $it_tmp/blackhole-ADDR.log.
 it_dns_blackhole() {
   python3 - "$1" "$2" "$3" >"$it_tmp/blackhole-$1.log" 2>&1 <<'PY' &
 import select, socket, sys, time
@@ -297,9 +299,11 @@ while time.monotonic() < end:
     r, _, _ = select.select(socks, [], [], 0.5)
     for s in r:
         if s is u:
-            u.recvfrom(65535); n += 1
+            _, src = u.recvfrom(65535); n += 1
+            print("udp query from %s:%d" % src, flush=True)
         elif s is t:
-            c, _ = t.accept(); socks.append(c); n += 1
+            c, src = t.accept(); socks.append(c); n += 1
+            print("tcp connection from %s:%d" % src, flush=True)
         elif not s.recv(65535):
             socks.remove(s); s.close()
 print("queries and connections swallowed: %d" % n, flush=True)
