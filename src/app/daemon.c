@@ -17,6 +17,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "dialog/cdr.h"
+#include "dns/resolver.h"
 #include "io/loop.h"
 #include "peering/health.h"
 #include "peering/peering.h"
@@ -44,6 +45,7 @@ struct worker {
 	struct sp_txn_layer *txn;
 	struct sp_proxy *proxy;
 	struct sp_router *router;
+	struct sp_resolver *res; /* DNS for enum and dns routes (NULL: none) */
 	struct sp_peering *peering;
 	struct sp_cdr *cdr;
 	struct sp_health *health;
@@ -215,15 +217,65 @@ static int do_register(struct worker *w, struct sp_proxy_req *r)
 
 /* ---- the decision step: who is admitted, then where it goes -------------- */
 
-static int route(struct worker *w, struct sp_proxy_req *r)
+/* The federations whose private ENUM trees a request may use: every one
+ * for our own side; for a peer's request (transit), those it came through. */
+static uint64_t federations_of(struct worker *w, const struct sp_peer_origin *o)
+{
+	uint64_t mask = 0;
+	if (!o)
+		return UINT64_MAX;
+	if (o->federation >= 0 && o->federation < 64)
+		mask |= 1ull << o->federation;
+	for (size_t f = 0; o->peer >= 0 && f < w->cfg->federation_count && f < 64; f++)
+		for (size_t k = 0; k < w->cfg->federations[f].member_count; k++)
+			if (w->cfg->federations[f].member_peers[k] == (size_t)o->peer)
+				mask |= 1ull << f;
+	return mask;
+}
+
+static int route(struct worker *w, struct sp_proxy_req *r, const struct sp_peer_origin *o)
 {
 	uint16_t status;
 	if (r->has_route) /* a pre-loaded route, from an admitted source */
 		return sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, NULL, 0);
-	status = sp_router_route(w->router, r, wall_s());
+	status = sp_router_route_ex(w->router, r, wall_s(), federations_of(w, o));
+	if (status == SP_ROUTER_PENDING)
+		return 0; /* kept: forwarded when the look-ups end */
 	if (status)
 		sp_proxy_reply(r, status, NULL, NULL, 0);
 	return 0;
+}
+
+static void on_target_failed(void *arg, uint32_t tag, const struct sp_dest *dst, uint16_t status)
+{
+	struct worker *w = arg;
+	sp_router_target_failed(w->router, tag, dst, sp_now_ms());
+}
+
+static bool host_is_ours(void *arg, struct sp_str host)
+{
+	struct worker *w = arg;
+	return sp_proxy_host_is_ours(w->proxy, host);
+}
+
+/* The resolver of cfg's enum section. Without one (c-ares cannot start),
+ * enum and dns routes use static peer entries only. */
+static struct sp_resolver *make_resolver(struct worker *w, const struct sp_config *cfg)
+{
+	struct sp_resolver *res = NULL;
+	struct sp_resolver_cfg rc = { .server = cfg->enum_.has_resolver ? &cfg->enum_.resolver : NULL,
+				      .timeout_ms = cfg->enum_.timeout_ms,
+				      .max_entries = cfg->enum_.cache_size };
+	if (sp_resolver_create(w->loop, &rc, &res) != 0)
+		sp_log(SP_LOG_ERR, "dns: no resolver; enum and dns routes use static peer entries only");
+	return res;
+}
+
+static void router_wire(struct worker *w, struct sp_router *rt, struct sp_resolver *res,
+			const struct sp_config *cfg)
+{
+	sp_router_set_dns(rt, res, sp_loop_timers(w->loop), cfg->enum_.budget_ms);
+	sp_router_set_ours(rt, host_is_ours, w);
 }
 
 static bool from_our_domain(struct worker *w, struct sp_msg *m)
@@ -404,7 +456,7 @@ static int peer_request(struct worker *w, struct sp_proxy_req *r, const struct s
 	if (!o->trusted && sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
 		return SP_ENOMEM;
 	record_start(w, r, o, NULL);
-	return route(w, r);
+	return route(w, r, o);
 }
 
 /* DESIGN.md "Who is admitted, who is challenged". */
@@ -425,7 +477,7 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 		return do_register(w, r);
 	if (sp_config_cidr_match_any(w->cfg->trusted, w->cfg->trusted_count, &r->src.addr)) {
 		record_start(w, r, NULL, NULL);
-		return route(w, r);
+		return route(w, r, NULL);
 	}
 	if (from_our_domain(w, r->msg)) {
 		ptrdiff_t u = authenticate(w, r, SP_HDR_PROXY_AUTHORIZATION, 407);
@@ -448,7 +500,7 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 			snprintf(who, sizeof(who), "%s@%s", w->cfg->users[u].user,
 				 w->cfg->domain_count ? w->cfg->domains[0] : "localhost");
 		record_start(w, r, NULL, who);
-		return route(w, r);
+		return route(w, r, NULL);
 	}
 	/* Anyone may reach this node's own users, and nothing else: never an
 	 * open relay. An identity asserted by a stranger is not believed. */
@@ -456,7 +508,7 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 		if (sp_proxy_req_identity(r, true, NULL, NULL, NULL) != 0)
 			return SP_ENOMEM;
 		record_start(w, r, NULL, NULL);
-		return route(w, r);
+		return route(w, r, NULL);
 	}
 	w->stats.admission_refused++;
 	sp_proxy_reply(r, 403, "Relaying denied", NULL, 0);
@@ -663,8 +715,14 @@ static void reload(struct worker *w)
 	w->health = NULL;
 	if (start_health(w, ncfg, nrt, &w->health) != 0)
 		sp_log(SP_LOG_WARN, "reload: peer probes could not start; every host counts as up");
+	/* Requests still waiting for DNS are answered 503 by the old router;
+	 * a new resolver takes the new enum settings (and starts with an
+	 * empty cache). */
 	sp_router_destroy(w->router);
 	w->router = nrt;
+	sp_resolver_destroy(w->res);
+	w->res = make_resolver(w, ncfg);
+	router_wire(w, nrt, w->res, ncfg);
 	sp_peering_destroy(w->peering);
 	w->peering = npg;
 	sp_digest_free(w->digest);
@@ -760,7 +818,8 @@ static int start(struct worker *w)
 	static const struct sp_proxy_h ph = { .request = on_request,
 					      .admit = on_admit,
 					      .invite_final = on_invite_final,
-					      .bye = on_bye };
+					      .bye = on_bye,
+					      .target_failed = on_target_failed };
 	char spec[4200];
 	int err;
 
@@ -859,6 +918,8 @@ static int start(struct worker *w)
 		return err;
 	if ((err = start_health(w, cfg, w->router, &w->health)) != 0)
 		return err;
+	w->res = make_resolver(w, cfg);
+	router_wire(w, w->router, w->res, cfg);
 
 	if ((err = sp_loop_fd_add(w->loop, sp_store_fd(w->store), SP_IO_READ, on_store, w)) != 0 ||
 	    (err = sp_loop_fd_add(w->loop, w->sigfd, SP_IO_READ, on_signal, w)) != 0)
@@ -881,6 +942,8 @@ static void stop(struct worker *w)
 	 * (so the proxy must still exist). */
 	sp_health_destroy(w->health);
 	w->health = NULL;
+	if (w->router)
+		sp_router_shutdown(w->router); /* requests waiting for DNS: 503 */
 	sp_txn_layer_destroy(w->txn);
 	sp_cdr_destroy(w->cdr); /* answered calls stay open in the store for the next start */
 	w->cdr = NULL;
@@ -895,6 +958,7 @@ static void stop(struct worker *w)
 		sp_loop_fd_del(w->loop, w->sigfd);
 	sp_registrar_destroy(w->reg);
 	sp_router_destroy(w->router);
+	sp_resolver_destroy(w->res);
 	sp_peering_destroy(w->peering);
 	sp_digest_free(w->digest);
 	if (w->loop)

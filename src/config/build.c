@@ -968,9 +968,10 @@ static void default_suffixes(struct sp_cfg_ld *ld)
 
 static void build_enum(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 {
-	static const char *const keys[] = { "resolver", "suffixes", "timeout_ms", NULL };
+	static const char *const keys[] = { "resolver", "suffixes", "timeout_ms", "budget_ms",
+					    "cache_size", NULL };
 	struct sp_config_enum *e = &ld->cfg->enum_;
-	struct sp_cfg_slot sl[3];
+	struct sp_cfg_slot sl[5];
 	size_t mark = sp_cfg_push(ld, "enum");
 
 	if (sp_cfg_map(ld, s, keys, sl)) {
@@ -984,6 +985,10 @@ static void build_enum(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 			default_suffixes(ld);
 		if (sl[2].set)
 			WITH_KEY(ld, "timeout_ms", sp_cfg_u32(ld, &sl[2], 1, 60000, &e->timeout_ms));
+		if (sl[3].set)
+			WITH_KEY(ld, "budget_ms", sp_cfg_u32(ld, &sl[3], 1, 120000, &e->budget_ms));
+		if (sl[4].set)
+			WITH_KEY(ld, "cache_size", sp_cfg_u32(ld, &sl[4], 0, 10000000, &e->cache_size));
 	}
 	sp_cfg_pop(ld, mark);
 }
@@ -1226,6 +1231,8 @@ static void set_defaults(struct sp_config *cfg)
 	cfg->timers = (struct sp_config_timers){ 500, 4000, 5000 };
 	cfg->workers = 1;
 	cfg->enum_.timeout_ms = 800;
+	cfg->enum_.budget_ms = 3000;
+	cfg->enum_.cache_size = 10000;
 	cfg->cdr.max_duration = 43200;
 	cfg->peering_probe_interval = 10;
 }

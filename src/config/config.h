@@ -146,6 +146,8 @@ struct sp_config_enum {
 	char **suffixes; /* default ["e164.arpa"] */
 	size_t suffix_count;
 	uint32_t timeout_ms; /* per query, default 800 */
+	uint32_t budget_ms;  /* every look-up of one request together, default 3000 */
+	uint32_t cache_size; /* cached answers, default 10000; 0: no cache */
 };
 
 struct sp_config_registrar {

@@ -42,6 +42,7 @@ struct branch {
 	uint16_t status; /* its final status, once done */
 	bool hidden;     /* left by the peering side with the inner topology hidden */
 	int out_li;      /* the listener it left by */
+	struct sp_dest dst; /* where it went */
 };
 
 /* The proxy context of one server transaction that the proxy forwards or
@@ -99,6 +100,7 @@ struct sp_proxy {
 };
 
 static void call_check_done(struct sp_pcall *c);
+static void note_failed(struct branch *b, uint16_t status);
 static void note_final(struct sp_proxy *p, struct sp_pcall *c, uint16_t status, uint32_t egress);
 
 /* ---- addresses ---------------------------------------------------------- */
@@ -1318,10 +1320,21 @@ static void on_branch_response(void *arg, struct sp_txn *ct, struct sp_msg *resp
 	}
 	if (b->done)
 		return;
+	if (status == 503)
+		note_failed(b, 503);
 	branch_final(b, status, resp);
 	if (c->six)
 		cancel_pending(c);
 	call_check_done(c);
+}
+
+/* The next hop gave no answer at all, or a 503: the router may try it
+ * last for a while. */
+static void note_failed(struct branch *b, uint16_t status)
+{
+	struct sp_proxy *p = b->call->p;
+	if (p->h.target_failed)
+		p->h.target_failed(p->arg, b->call->target[b - b->call->branch].tag, &b->dst, status);
 }
 
 static void on_branch_timeout(void *arg, struct sp_txn *ct)
@@ -1330,6 +1343,7 @@ static void on_branch_timeout(void *arg, struct sp_txn *ct)
 	stop_timer_c(b);
 	if (b->done)
 		return;
+	note_failed(b, 408);
 	branch_final(b, 408, NULL);
 	call_check_done(b->call);
 }
@@ -1341,6 +1355,7 @@ static void on_branch_error(void *arg, struct sp_txn *ct, int err)
 	if (b->done)
 		return;
 	sp_log(SP_LOG_INFO, "next hop failed (%s): trying the next target", sp_strerror(err));
+	note_failed(b, 0);
 	branch_final(b, 503, NULL);
 	call_check_done(b->call);
 }
@@ -1403,6 +1418,7 @@ static int start_group(struct sp_pcall *c)
 			continue;
 		}
 		make_branch(p, m, branch, sizeof(branch));
+		b->dst = dst;
 		b->out_li = sp_transport_pick_listener(p->tp, &dst);
 		if ((err = build_forward(p, m, &rp, t, &dst, c->in_listener, branch, false, c,
 					 !c->from_peering, &b->hidden)) != 0 ||
@@ -1591,6 +1607,34 @@ void sp_proxy_reply_later(struct sp_proxy_pending *pp, uint16_t status, const ch
 		reply_txn(c->p, c->st, status, reason, extra, nextra);
 	}
 	c->pending = false;
+	call_maybe_free(c);
+}
+
+int sp_proxy_pending_target_add(struct sp_proxy_pending *pp, const struct sp_proxy_target *t)
+{
+	struct sp_proxy_req r;
+	memset(&r, 0, sizeof(r));
+	r.p = pp->call.p;
+	r.st = pp->call.st;
+	r.call = &pp->call;
+	return sp_proxy_target_add_ex(&r, t);
+}
+
+void sp_proxy_forward_later(struct sp_proxy_pending *pp, uint16_t status, const char *reason)
+{
+	struct sp_pcall *c = &pp->call;
+	c->pending = false;
+	if (c->st && !c->final_sent) {
+		if (c->ntargets && !c->cancelled) {
+			call_check_done(c);
+		} else if (c->cancelled) {
+			c->final_sent = true;
+			reply_txn(c->p, c->st, 487, NULL, NULL, 0);
+		} else {
+			c->final_sent = true;
+			reply_txn(c->p, c->st, status ? status : 500, reason, NULL, 0);
+		}
+	}
 	call_maybe_free(c);
 }
 

@@ -39,6 +39,10 @@ struct sp_proxy_h {
 	void (*invite_final)(void *arg, struct sp_str call_id, uint16_t status, uint32_t egress);
 	/* A BYE was accepted (a 2xx went upstream), from either side. */
 	void (*bye)(void *arg, struct sp_str call_id);
+	/* A branch got no answer at all (status 408: timeout; 0: transport
+	 * error) or a 503 from the next hop dst: the router may try that
+	 * target last for a while. tag is the target's. May be NULL. */
+	void (*target_failed)(void *arg, uint32_t tag, const struct sp_dest *dst, uint16_t status);
 };
 
 enum { SP_PROXY_ADMIT = 0, SP_PROXY_DROP = 1, SP_PROXY_REJECT = 2 };
@@ -150,6 +154,13 @@ struct sp_proxy_pending;
 struct sp_proxy_pending *sp_proxy_req_keep(struct sp_proxy_req *r);
 void sp_proxy_reply_later(struct sp_proxy_pending *pp, uint16_t status, const char *reason,
 			  const struct sp_str *extra, size_t nextra);
+/* A decision that needed time (a DNS look-up): targets are added to a
+ * kept request, then sp_proxy_forward_later forwards them like targets
+ * added during request() would have been. With no target it answers
+ * status (500 when 0) with reason; a request cancelled meanwhile is
+ * answered 487. pp is invalid afterwards. */
+int sp_proxy_pending_target_add(struct sp_proxy_pending *pp, const struct sp_proxy_target *t);
+void sp_proxy_forward_later(struct sp_proxy_pending *pp, uint16_t status, const char *reason);
 /* The request of a pending answer, parsed (valid until the next call). */
 struct sp_msg *sp_proxy_pending_msg(struct sp_proxy_pending *pp);
 

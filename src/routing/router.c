@@ -1,13 +1,31 @@
 /* router.c: local users first (the location service), then the configured routes in order. */
 #include "routing/router.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/log.h"
+#include "core/timer.h"
+#include "dns/enum_query.h"
+#include "dns/locate.h"
 #include "sip/uri.h"
+
+#define SP_ROUTER_FAILED_MAX 64      /* failed DNS targets remembered */
+#define SP_ROUTER_FAILED_MS 30000u   /* and tried last for this long */
+
+struct sp_router_failed {
+	uint32_t tag; /* SP_ROUTER_TAG_DNS | the domain's hash */
+	enum sp_proto proto;
+	struct sp_sockaddr addr;
+	uint64_t until; /* ms, sp_now_ms() */
+};
+
+struct lookup;
 
 struct sp_router {
 	const struct sp_config *cfg;
@@ -15,6 +33,15 @@ struct sp_router {
 	struct sp_numbering plan;
 	sp_router_host_up_h host_up;
 	void *host_up_arg;
+	struct sp_resolver *res;   /* NULL: no DNS (enum/dns routes use static entries only) */
+	struct sp_timers *timers;
+	uint32_t budget_ms;
+	bool (*is_ours)(void *arg, struct sp_str host);
+	void *is_ours_arg;
+	struct lookup *lookups;    /* walks waiting for DNS */
+	struct sp_router_failed failed[SP_ROUTER_FAILED_MAX];
+	size_t failed_next;
+	struct sp_router_stats stats;
 };
 
 void sp_router_set_health(struct sp_router *rt, sp_router_host_up_h h, void *arg)
@@ -47,6 +74,9 @@ int sp_router_create(const struct sp_config *cfg, struct sp_registrar *reg,
 
 void sp_router_destroy(struct sp_router *rt)
 {
+	if (!rt)
+		return;
+	sp_router_shutdown(rt);
 	free(rt);
 }
 
@@ -99,20 +129,6 @@ ptrdiff_t sp_router_local_user(const struct sp_router *rt, const struct sp_proxy
 		snprintf(aor, size, "sip:%s@%s", rt->cfg->users[found].user,
 			 rt->cfg->domain_count ? rt->cfg->domains[0] : "localhost");
 	return found;
-}
-
-static bool route_matches(const struct sp_router *rt, const struct sp_config_route *ro,
-			  const struct sp_uri *u, const char *num)
-{
-	switch (ro->match) {
-	case SP_CONFIG_MATCH_ANY:
-		return true;
-	case SP_CONFIG_MATCH_DOMAIN:
-		return u->scheme_id != SP_URI_TEL && sp_str_caseeq_c(u->host, ro->value);
-	case SP_CONFIG_MATCH_PREFIX:
-		return num && strncmp(num, ro->value, strlen(ro->value)) == 0;
-	}
-	return false;
 }
 
 /* RFC 1918, shared address space (RFC 6598), link-local, unique local
@@ -212,15 +228,128 @@ bool sp_router_number_is_ours(const struct sp_router *rt, const char *num)
 	return false;
 }
 
+/* ---- the route walk ----------------------------------------------------------- */
+
+/* One request's walk of the routes. It runs synchronously while every
+ * answer it needs is at hand (static routes, the DNS cache); the first
+ * DNS question that must go to the network makes it keep the request and
+ * go on from the resolver's callbacks. */
+struct lookup {
+	struct lookup *prev, *next;     /* rt->lookups */
+	struct sp_router *rt;
+	struct sp_proxy_req *r;         /* while inside sp_router_route */
+	struct sp_proxy_pending *pp;    /* after it: the kept request */
+	sp_router_resolved_h done_cb;   /* sp_router_resolve: no request at all */
+	void *done_arg;
+	sp_dns_trace_h trace;
+	void *trace_arg;
+	struct sp_timer budget;
+	struct sp_enum_query *eq;
+	struct sp_locate *lq;
+
+	size_t route;                   /* the route being worked on */
+	unsigned group;
+	bool unsupported;               /* a route could not be used */
+	bool failed;                    /* a look-up failed or ran out of time */
+	bool running, waiting, done;
+	bool inside;                    /* within the call that started it */
+	int peer_target;                /* resolve(): the peer index of targets, or -1 */
+	size_t ntargets;
+
+	/* The Request-URI, as much of it as routing needs. */
+	bool tel, sips, for_us, numeric;
+	char host[SP_DNS_NAME_MAX];
+	uint16_t port;
+	enum sp_proto proto;
+	char num[SP_NUMBER_MAX + 16];   /* "" when the user part is no number */
+	uint64_t fed_mask;              /* federations whose private trees the caller may use */
+	const char *trees[32];          /* ENUM suffixes, private first */
+	size_t ntrees;
+	char enum_uri[SP_ENUM_URI_MAX + 1]; /* the URI ENUM gave, while it is located */
+	char cid[96];                   /* Call-ID, for the log */
+};
+
+static void lk_trace(struct lookup *lk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void lk_trace(struct lookup *lk, const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+	if (!lk->trace)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	lk->trace(lk->trace_arg, line);
+}
+
+/* A target goes to the request (during sp_router_route), to the kept
+ * request (later), or to the trace (sp_router_resolve). */
+static int lk_add(struct lookup *lk, const struct sp_proxy_target *t)
+{
+	int err = 0;
+	lk->ntargets++;
+	if (lk->r)
+		err = sp_proxy_target_add_ex(lk->r, t);
+	else if (lk->pp)
+		err = sp_proxy_pending_target_add(lk->pp, t);
+	if (lk->trace) {
+		char a[SP_SOCKADDR_STRLEN] = "";
+		if (t->dst)
+			sp_sockaddr_fmt(&t->dst->addr, true, false, a, sizeof(a));
+		/* Lower case, like ;transport= values. */
+		const char *proto = !t->dst ? "route" : t->dst->proto == SP_PROTO_TLS ? "tls" :
+				    t->dst->proto == SP_PROTO_TCP ? "tcp" : "udp";
+		lk_trace(lk, "target %zu: %s %s%s%.*s%s", lk->ntargets, proto,
+			 t->dst ? a : "", t->uri.len ? " uri " : "", (int)t->uri.len, t->uri.p,
+			 (t->flags & SP_PROXY_T_UNTRUSTED) ? " (outside the trust domain)" : "");
+	}
+	return err;
+}
+
+/* ---- failed targets: tried last for a while ---- */
+
+static bool target_failed_recently(const struct sp_router *rt, uint32_t tag, enum sp_proto proto,
+				   const struct sp_sockaddr *addr, uint64_t now)
+{
+	for (size_t i = 0; i < SP_ROUTER_FAILED_MAX; i++) {
+		const struct sp_router_failed *f = &rt->failed[i];
+		if (f->until > now && f->tag == tag && f->proto == proto &&
+		    sp_sockaddr_eq(&f->addr, addr))
+			return true;
+	}
+	return false;
+}
+
+void sp_router_target_failed(struct sp_router *rt, uint32_t tag, const struct sp_dest *dst,
+			     uint64_t now_ms)
+{
+	if (!(tag & SP_ROUTER_TAG_DNS))
+		return; /* peers have their probes; fixed routes are fixed */
+	struct sp_router_failed *f = NULL;
+	for (size_t i = 0; i < SP_ROUTER_FAILED_MAX && !f; i++)
+		if (rt->failed[i].tag == tag && rt->failed[i].proto == dst->proto &&
+		    sp_sockaddr_eq(&rt->failed[i].addr, &dst->addr))
+			f = &rt->failed[i];
+	if (!f) {
+		f = &rt->failed[rt->failed_next];
+		rt->failed_next = (rt->failed_next + 1) % SP_ROUTER_FAILED_MAX;
+	}
+	f->tag = tag;
+	f->proto = dst->proto;
+	f->addr = dst->addr;
+	f->until = now_ms + SP_ROUTER_FAILED_MS;
+}
+
 /* A configured peer's hosts, in order, one serial group each: the next is
  * tried only when the one before gave no answer (408, 503, timeout,
- * transport error). Numbers go as sip:+E164@domain;user=phone. Hosts
- * marked down by the health probes are skipped while another is up.
- * Returns the number of targets added, or -1 on failure. */
-static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, const char *num,
-		      unsigned *group, bool *unsupported)
+ * transport error). Numbers go as sip:+E164@domain;user=phone, unless ENUM
+ * gave the URI (uri). Hosts marked down by the health probes are skipped
+ * while another is up. Returns the number of targets added, or -1. */
+static int route_peer(struct lookup *lk, size_t pi, const char *uri_given)
 {
+	struct sp_router *rt = lk->rt;
 	const struct sp_config_peer *peer = &rt->cfg->peers[pi];
+	const char *num = lk->num[0] ? lk->num : NULL;
 	char uri[256];
 	struct sp_proxy_target t;
 	int added = 0;
@@ -229,7 +358,9 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 	t.flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN |
 		  (peer->trusted ? 0 : SP_PROXY_T_UNTRUSTED);
 	t.tag = SP_ROUTER_TAG_PEER + (uint32_t)pi;
-	if (num && num[0] == '+') {
+	if (uri_given) {
+		t.uri = sp_str_cstr(uri_given);
+	} else if (num && num[0] == '+') {
 		const char *domain = peer->domain_count ? peer->domains[0] :
 				     peer->host_count ? peer->hosts[0].host : NULL;
 		bool v6 = domain && strchr(domain, ':');
@@ -239,6 +370,7 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 			t.uri = sp_str_cstr(uri);
 		}
 	}
+	lk_trace(lk, "peer %s", peer->name);
 	for (int pass = 0; pass < 2 && added == 0; pass++) {
 		/* First pass: hosts believed up; second: all of them, since a
 		 * probe may be wrong and trying is better than refusing. */
@@ -246,18 +378,24 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 			const struct sp_config_host *host = &peer->hosts[h];
 			struct sp_dest dst;
 			if (!host->numeric) {
-				*unsupported = true; /* names: the resolver's issue */
+				if (pass == 0)
+					lk_trace(lk, "  host %s: a name (peer hosts are given as addresses)",
+						 host->uri);
+				lk->unsupported = true;
 				continue;
 			}
-			if (pass == 0 && rt->host_up && !rt->host_up(rt->host_up_arg, pi, h))
+			if (pass == 0 && rt->host_up && !rt->host_up(rt->host_up_arg, pi, h)) {
+				lk_trace(lk, "  host %s: down (probes), tried only if none is up", host->uri);
 				continue;
+			}
 			memset(&dst, 0, sizeof(dst));
 			dst.proto = host->proto;
 			dst.addr = host->addr;
-			dst.listener = sp_config_peering_listener(rt->cfg, host->proto, host->addr.u.sa.sa_family);
+			dst.listener = sp_config_peering_listener(rt->cfg, host->proto,
+								  host->addr.u.sa.sa_family);
 			t.dst = &dst;
-			t.group = (*group)++;
-			if (sp_proxy_target_add_ex(r, &t) != 0)
+			t.group = lk->group++;
+			if (lk_add(lk, &t) != 0)
 				return -1;
 			added++;
 		}
@@ -267,7 +405,7 @@ static int route_peer(struct sp_router *rt, struct sp_proxy_req *r, size_t pi, c
 
 /* A static peer entry that serves the number (longest prefix) or the
  * domain: the look-up that needs no DNS. */
-static ptrdiff_t peer_for(const struct sp_config *cfg, const char *num, const struct sp_uri *u)
+static ptrdiff_t peer_for(const struct sp_config *cfg, const char *num, const char *host)
 {
 	ptrdiff_t best = -1;
 	size_t best_len = 0;
@@ -280,79 +418,525 @@ static ptrdiff_t peer_for(const struct sp_config *cfg, const char *num, const st
 				best_len = l;
 			}
 		}
-		for (size_t k = 0; best < 0 && u->scheme_id != SP_URI_TEL && k < peer->domain_count; k++)
-			if (sp_str_caseeq_c(u->host, peer->domains[k]))
+		for (size_t k = 0; best < 0 && host && k < peer->domain_count; k++)
+			if (strcasecmp(host, peer->domains[k]) == 0)
 				return (ptrdiff_t)i;
 	}
 	return best;
 }
 
-uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t now_s)
+static bool lk_route_matches(const struct lookup *lk, const struct sp_config_route *ro)
+{
+	switch (ro->match) {
+	case SP_CONFIG_MATCH_ANY:
+		return true;
+	case SP_CONFIG_MATCH_DOMAIN:
+		return !lk->tel && strcasecmp(lk->host, ro->value) == 0;
+	case SP_CONFIG_MATCH_PREFIX:
+		return lk->num[0] && strncmp(lk->num, ro->value, strlen(ro->value)) == 0;
+	}
+	return false;
+}
+
+/* The tag of targets found through DNS: the domain's hash, so a failed
+ * target is tried last for that domain only. */
+static uint32_t dns_tag(const char *domain)
+{
+	return SP_ROUTER_TAG_DNS | (uint32_t)(sp_hash_case(domain, strlen(domain)) & 0x7fffffffu);
+}
+
+static void lk_advance(struct lookup *lk);
+
+/* Each step of a request's look-up in the debug log. */
+static void trace_log(void *arg, const char *line)
+{
+	struct lookup *lk = arg;
+	sp_log_cid(SP_LOG_DEBUG, sp_str_cstr(lk->cid), "routing: %s", line);
+}
+
+/* The addresses RFC 3263 gave, as one serial group each (failover), with
+ * the targets that failed lately moved to the end. */
+static void on_located(void *arg, const struct sp_locate_result *res)
+{
+	struct lookup *lk = arg;
+	struct sp_router *rt = lk->rt;
+	const char *uri = lk->enum_uri[0] ? lk->enum_uri : NULL;
+	char dom[SP_DNS_NAME_MAX];
+	struct sp_uri u;
+
+	lk->waiting = false;
+	/* The domain the targets belong to: the ENUM URI's host, or ours. */
+	if (uri && sp_uri_parse(sp_str_cstr(uri), &u) == 0 && u.host.len < sizeof(dom))
+		snprintf(dom, sizeof(dom), "%.*s", (int)u.host.len, u.host.p);
+	else
+		snprintf(dom, sizeof(dom), "%s", lk->host);
+	if (res->status == SP_EAGAIN)
+		lk->failed = true;
+	uint32_t tag = dns_tag(dom);
+	uint64_t now = sp_now_ms();
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < res->n; i++) {
+			const struct sp_locate_target *lt = &res->t[i];
+			bool bad = target_failed_recently(rt, tag, lt->proto, &lt->addr, now);
+			if (bad != (pass == 1))
+				continue;
+			if (bad)
+				lk_trace(lk, "  %s failed lately: tried last", lt->host);
+			struct sp_dest dst;
+			memset(&dst, 0, sizeof(dst));
+			dst.proto = lt->proto;
+			dst.addr = lt->addr;
+			dst.listener = sp_config_peering_listener(rt->cfg, lt->proto,
+								  lt->addr.u.sa.sa_family);
+			/* Found only through DNS: another provider, outside the
+			 * trust domain (DESIGN.md, "Trust domain"). */
+			struct sp_proxy_target t = {
+				.uri = uri ? sp_str_cstr(uri) : SP_STR_NULL,
+				.dst = &dst,
+				.group = lk->group++,
+				.flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN | SP_PROXY_T_UNTRUSTED,
+				.tag = tag,
+			};
+			if (lk_add(lk, &t) != 0)
+				lk->failed = true;
+		}
+	}
+	lk->enum_uri[0] = '\0';
+	lk->route++;
+	lk_advance(lk);
+}
+
+static void locate(struct lookup *lk, const char *host, uint16_t port, enum sp_proto proto,
+		   bool sips)
+{
+	struct sp_locate_req req = { .host = host, .port = port, .proto = proto, .sips = sips };
+	lk->waiting = true;
+	if (sp_locate_start(lk->rt->res, &req, on_located, lk, lk->trace, lk->trace_arg,
+			    &lk->lq) != 0) {
+		lk->waiting = false;
+		lk->failed = true;
+		lk->route++;
+	}
+}
+
+/* Where the URI that ENUM gave goes: a peer serving its domain, else
+ * RFC 3263 on it. */
+static void on_enum(void *arg, const struct sp_enum_query_result *res)
+{
+	struct lookup *lk = arg;
+	struct sp_uri u;
+	char host[SP_DNS_NAME_MAX];
+
+	lk->waiting = false;
+	if (res->status != 0) {
+		if (res->status == SP_EAGAIN)
+			lk->failed = true;
+		lk->route++;
+		lk_advance(lk);
+		return;
+	}
+	snprintf(lk->enum_uri, sizeof(lk->enum_uri), "%s", res->uri);
+	if (sp_uri_parse(sp_str_cstr(lk->enum_uri), &u) != 0 || u.host.len == 0 ||
+	    u.host.len >= sizeof(host)) {
+		lk_trace(lk, "  %s is no usable SIP URI", lk->enum_uri);
+		lk->enum_uri[0] = '\0';
+		lk->route++;
+		lk_advance(lk);
+		return;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)u.host.len, u.host.p);
+	ptrdiff_t pi = peer_for(lk->rt->cfg, NULL, host);
+	if (pi >= 0) {
+		if (route_peer(lk, (size_t)pi, lk->enum_uri) < 0)
+			lk->failed = true;
+		lk->enum_uri[0] = '\0';
+		lk->route++;
+	} else if (lk->rt->is_ours && lk->rt->is_ours(lk->rt->is_ours_arg, u.host)) {
+		/* The tree names this provider: the number is ours after all,
+		 * and no local user has it. */
+		lk_trace(lk, "  %s is this provider's own domain: no route", host);
+		lk->enum_uri[0] = '\0';
+		lk->route++;
+	} else {
+		enum sp_proto proto = 0;
+		struct sp_str tp;
+		if (sp_uri_param(&u, "transport", &tp) == 0)
+			proto = sp_str_caseeq_c(tp, "tcp") ? SP_PROTO_TCP :
+				sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS :
+				sp_str_caseeq_c(tp, "udp") ? SP_PROTO_UDP : 0;
+		locate(lk, host, u.port, proto, u.scheme_id == SP_URI_SIPS);
+	}
+	lk_advance(lk);
+}
+
+/* One route, or the start of its look-up. */
+static void lk_step(struct lookup *lk)
+{
+	struct sp_router *rt = lk->rt;
+	const struct sp_config_route *ro;
+
+	if (lk->route >= rt->cfg->route_count) {
+		lk->done = true;
+		return;
+	}
+	ro = &rt->cfg->routes[lk->route];
+	if (!lk_route_matches(lk, ro)) {
+		lk->route++;
+		return;
+	}
+	switch (ro->to) {
+	case SP_CONFIG_TO_URI: {
+		/* A fixed next hop: the request keeps its Request-URI and goes
+		 * there, like to an outbound proxy. */
+		struct sp_uri tu;
+		struct sp_dest dst;
+		lk_trace(lk, "route %zu: %s", lk->route + 1, ro->target);
+		if (sp_uri_parse(sp_str_cstr(ro->target), &tu) != 0 ||
+		    sp_proxy_uri_dest(&tu, &dst) != 0) {
+			lk->unsupported = true;
+		} else {
+			struct sp_proxy_target t = { .dst = &dst, .group = lk->group++,
+						     .tag = SP_ROUTER_TAG_ROUTE };
+			if (lk_add(lk, &t) != 0)
+				lk->failed = true;
+		}
+		lk->route++;
+		return;
+	}
+	case SP_CONFIG_TO_PEER:
+		lk_trace(lk, "route %zu: peer:%s", lk->route + 1, rt->cfg->peers[ro->peer].name);
+		if (route_peer(lk, ro->peer, NULL) < 0)
+			lk->failed = true;
+		lk->route++;
+		return;
+	case SP_CONFIG_TO_ENUM: {
+		lk_trace(lk, "route %zu: enum", lk->route + 1);
+		if (lk->num[0] != '+') {
+			lk_trace(lk, "  %s is no E.164 number", lk->tel ? "the tel: URI" : "the user part");
+			lk->route++;
+			return;
+		}
+		/* Static number ranges answer first, without DNS. */
+		ptrdiff_t pi = peer_for(rt->cfg, lk->num, NULL);
+		if (pi >= 0) {
+			lk_trace(lk, "  %s: static number range of peer %s", lk->num,
+				 rt->cfg->peers[pi].name);
+			if (route_peer(lk, (size_t)pi, NULL) < 0)
+				lk->failed = true;
+			lk->route++;
+			return;
+		}
+		if (!rt->res || lk->ntrees == 0) {
+			lk_trace(lk, "  no ENUM tree to ask");
+			lk->unsupported = !rt->res;
+			lk->route++;
+			return;
+		}
+		lk->waiting = true;
+		if (sp_enum_query_start(rt->res, lk->num, lk->trees, lk->ntrees, on_enum, lk,
+					lk->trace, lk->trace_arg, &lk->eq) != 0) {
+			lk->waiting = false;
+			lk->failed = true;
+			lk->route++;
+		}
+		return;
+	}
+	case SP_CONFIG_TO_DNS: {
+		lk_trace(lk, "route %zu: dns", lk->route + 1);
+		if (lk->tel || lk->for_us) {
+			lk_trace(lk, "  %s: nothing to look up", lk->tel ? "a tel: URI" :
+				 "the Request-URI names this provider");
+			lk->route++;
+			return;
+		}
+		ptrdiff_t pi = peer_for(rt->cfg, NULL, lk->host);
+		if (pi >= 0) {
+			lk_trace(lk, "  %s: domain of peer %s", lk->host, rt->cfg->peers[pi].name);
+			if (route_peer(lk, (size_t)pi, NULL) < 0)
+				lk->failed = true;
+			lk->route++;
+			return;
+		}
+		if (!rt->res && !lk->numeric) {
+			lk->unsupported = true;
+			lk->route++;
+			return;
+		}
+		locate(lk, lk->host, lk->port, lk->proto, lk->sips);
+		return;
+	}
+	}
+	lk->route++;
+}
+
+static void lk_unlink(struct lookup *lk)
+{
+	struct sp_router *rt = lk->rt;
+	if (lk->prev)
+		lk->prev->next = lk->next;
+	else if (rt->lookups == lk)
+		rt->lookups = lk->next;
+	if (lk->next)
+		lk->next->prev = lk->prev;
+	lk->prev = lk->next = NULL;
+}
+
+static void lk_free(struct lookup *lk)
+{
+	sp_enum_query_cancel(&lk->eq);
+	sp_locate_cancel(&lk->lq);
+	if (lk->rt->timers)
+		sp_timer_stop(lk->rt->timers, &lk->budget);
+	lk_unlink(lk);
+	free(lk);
+}
+
+/* The walk is over: the status to answer when nothing was found. */
+static uint16_t lk_status(const struct lookup *lk)
+{
+	if (lk->group)
+		return 0;
+	return lk->failed || lk->unsupported ? 503 : 404;
+}
+
+/* Ends a walk that went asynchronous. */
+static void lk_finish(struct lookup *lk)
+{
+	uint16_t status = lk_status(lk);
+	if (lk->done_cb) {
+		lk->done_cb(lk->done_arg, status);
+	} else if (lk->pp) {
+		if (status)
+			sp_log_cid(SP_LOG_INFO, sp_str_cstr(lk->cid), "no route%s: %u",
+				   lk->failed ? " (a look-up failed)" : "", status);
+		sp_proxy_forward_later(lk->pp, status,
+				       status == 503 && lk->failed ? "Look-up failed" : NULL);
+		lk->pp = NULL;
+	}
+	lk_free(lk);
+}
+
+static void lk_advance(struct lookup *lk)
+{
+	if (lk->running)
+		return;
+	/* An answer from the cache comes back inside lk_step and only moves
+	 * the state on; the loop then takes the next step. */
+	lk->running = true;
+	while (!lk->done && !lk->waiting)
+		lk_step(lk);
+	lk->running = false;
+	/* Inside sp_router_route or _resolve the caller finishes; later, we do. */
+	if (lk->done && !lk->waiting && !lk->inside)
+		lk_finish(lk);
+}
+
+/* The overall budget of one request's look-ups ran out: what was found
+ * so far is tried, the rest given up. */
+static void on_budget(struct sp_timer *t, void *arg)
+{
+	struct lookup *lk = arg;
+	lk_trace(lk, "look-up budget of %u ms spent", lk->rt->budget_ms);
+	sp_log_cid(SP_LOG_NOTICE, sp_str_cstr(lk->cid), "routing: look-ups took over %u ms: given up",
+		   lk->rt->budget_ms);
+	sp_enum_query_cancel(&lk->eq);
+	sp_locate_cancel(&lk->lq);
+	lk->waiting = false;
+	lk->failed = true;
+	lk->done = true;
+	lk_finish(lk);
+}
+
+/* The trees a caller may use: the private ones of its federations (in
+ * the order of the configuration), then the public suffixes. */
+static void lk_trees(struct lookup *lk)
+{
+	const struct sp_config *cfg = lk->rt->cfg;
+	size_t max = sizeof(lk->trees) / sizeof(lk->trees[0]);
+	for (size_t f = 0; f < cfg->federation_count && f < 64; f++) {
+		if (!(lk->fed_mask & (1ull << f)))
+			continue;
+		for (size_t k = 0; k < cfg->federations[f].enum_suffix_count && lk->ntrees < max; k++)
+			lk->trees[lk->ntrees++] = cfg->federations[f].enum_suffixes[k];
+	}
+	for (size_t k = 0; k < cfg->enum_.suffix_count && lk->ntrees < max; k++)
+		lk->trees[lk->ntrees++] = cfg->enum_.suffixes[k];
+}
+
+static struct lookup *lk_new(struct sp_router *rt, uint64_t fed_mask)
+{
+	struct lookup *lk = calloc(1, sizeof(*lk));
+	if (!lk)
+		return NULL;
+	lk->rt = rt;
+	lk->fed_mask = fed_mask;
+	lk->peer_target = -1;
+	sp_timer_init(&lk->budget);
+	lk_trees(lk);
+	lk->next = rt->lookups;
+	if (lk->next)
+		lk->next->prev = lk;
+	rt->lookups = lk;
+	return lk;
+}
+
+/* The parts of a URI the walk needs. */
+static void lk_set_uri(struct lookup *lk, const struct sp_uri *u)
+{
+	lk->tel = u->scheme_id == SP_URI_TEL;
+	lk->sips = u->scheme_id == SP_URI_SIPS;
+	if (!lk->tel) {
+		snprintf(lk->host, sizeof(lk->host), "%.*s",
+			 (int)(u->host.len < sizeof(lk->host) ? u->host.len : 0), u->host.p);
+		lk->numeric = u->host_type != SP_HOST_NAME;
+		if (lk->numeric && lk->host[0] == '[') {
+			/* IPv6 references lose their brackets here. */
+			size_t n = strlen(lk->host);
+			memmove(lk->host, lk->host + 1, n);
+			if (n >= 2 && lk->host[n - 2] == ']')
+				lk->host[n - 2] = '\0';
+		}
+		lk->port = u->port;
+		struct sp_str tp;
+		if (sp_uri_param(u, "transport", &tp) == 0)
+			lk->proto = sp_str_caseeq_c(tp, "tcp") ? SP_PROTO_TCP :
+				    sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS :
+				    sp_str_caseeq_c(tp, "udp") ? SP_PROTO_UDP : 0;
+	}
+}
+
+uint16_t sp_router_route_ex(struct sp_router *rt, struct sp_proxy_req *r, uint64_t now_s,
+			    uint64_t fed_mask)
 {
 	const struct sp_uri *u = sp_msg_ruri(r->msg);
-	char aor[512], numbuf[SP_NUMBER_MAX + 16];
-	const char *num = NULL;
-	unsigned group = 0;
-	bool unsupported = false;
+	char aor[512];
+	struct lookup *lk;
 
 	if (!u)
 		return 400;
 	if (sp_router_local_user(rt, r, aor, sizeof(aor)) >= 0)
 		return route_local(rt, r, aor, now_s);
-	if (ruri_number(rt, u, numbuf, sizeof(numbuf)))
-		num = numbuf;
-	for (size_t i = 0; i < rt->cfg->route_count; i++) {
-		const struct sp_config_route *ro = &rt->cfg->routes[i];
-		struct sp_uri tu;
-		struct sp_dest dst;
-		if (!route_matches(rt, ro, u, num))
-			continue;
-		switch (ro->to) {
-		case SP_CONFIG_TO_URI:
-			/* A fixed next hop: the request keeps its Request-URI and
-			 * goes there, like to an outbound proxy. */
-			if (sp_uri_parse(sp_str_cstr(ro->target), &tu) != 0 ||
-			    sp_proxy_uri_dest(&tu, &dst) != 0) {
-				unsupported = true;
-				continue;
-			}
-			struct sp_proxy_target t = { .dst = &dst, .group = group++,
-						     .tag = SP_ROUTER_TAG_ROUTE };
-			if (sp_proxy_target_add_ex(r, &t) != 0)
-				return 500;
-			break;
-		case SP_CONFIG_TO_PEER:
-			if (route_peer(rt, r, ro->peer, num, &group, &unsupported) < 0)
-				return 500;
-			break;
-		case SP_CONFIG_TO_ENUM:
-		case SP_CONFIG_TO_DNS: {
-			/* Static peer entries answer first, without DNS. */
-			ptrdiff_t pi = peer_for(rt->cfg, ro->to == SP_CONFIG_TO_ENUM ? num : NULL, u);
-			if (ro->to == SP_CONFIG_TO_ENUM && (!num || num[0] != '+'))
-				pi = -1;
-			if (pi >= 0) {
-				if (route_peer(rt, r, (size_t)pi, num, &group, &unsupported) < 0)
-					return 500;
-				break;
-			}
-			if (ro->to == SP_CONFIG_TO_ENUM) {
-				unsupported = true; /* ENUM: the look-up issue */
-				break;
-			}
-		}
-			/* RFC 3263 needs the resolver; a numeric host needs none. */
-			if (u->scheme_id != SP_URI_TEL && u->host_type != SP_HOST_NAME && !r->for_us &&
-			    sp_proxy_uri_dest(u, &dst) == 0) {
-				if (sp_proxy_target_add(r, SP_STR_NULL, SP_STR_NULL, &dst, group++) != 0)
-					return 500;
-			} else {
-				unsupported = true;
-			}
-			break;
-		}
+	if (!(lk = lk_new(rt, fed_mask)))
+		return 500;
+	lk->r = r;
+	lk->inside = true;
+	lk_set_uri(lk, u);
+	lk->for_us = r->for_us;
+	if (!ruri_number(rt, u, lk->num, sizeof(lk->num)))
+		lk->num[0] = '\0';
+	struct sp_str cid = sp_msg_call_id(r->msg);
+	snprintf(lk->cid, sizeof(lk->cid), "%.*s", (int)(cid.len < 90 ? cid.len : 90), cid.p);
+	if (sp_log_enabled(SP_LOG_DEBUG)) {
+		lk->trace = trace_log;
+		lk->trace_arg = lk;
 	}
-	if (group)
-		return 0;
-	return unsupported ? 503 : 404;
+	lk_advance(lk);
+	lk->inside = false;
+	if (lk->done && !lk->waiting) {
+		uint16_t status = lk_status(lk);
+		lk_free(lk);
+		return status;
+	}
+	/* A look-up is on its way: keep the request and go on later, within
+	 * the budget. */
+	lk->pp = sp_proxy_req_keep(r);
+	lk->r = NULL;
+	if (!lk->pp) {
+		lk_free(lk);
+		return 500;
+	}
+	if (rt->timers && rt->budget_ms)
+		sp_timer_start(rt->timers, &lk->budget, sp_now_ms() + rt->budget_ms, on_budget, lk);
+	rt->stats.async++;
+	return SP_ROUTER_PENDING;
+}
+
+uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t now_s)
+{
+	return sp_router_route_ex(rt, r, now_s, UINT64_MAX);
+}
+
+int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mask,
+		      sp_dns_trace_h trace, void *trace_arg, sp_router_resolved_h done, void *arg)
+{
+	struct lookup *lk;
+	struct sp_uri u;
+	char buf[600];
+	const char *uri = target;
+
+	if (!(lk = lk_new(rt, fed_mask)))
+		return SP_ENOMEM;
+	lk->trace = trace;
+	lk->trace_arg = trace_arg;
+	lk->done_cb = done;
+	lk->done_arg = arg;
+	if (strncmp(target, "sip:", 4) != 0 && strncmp(target, "sips:", 5) != 0 &&
+	    strncmp(target, "tel:", 4) != 0) {
+		/* A bare number: as if dialled by one of our users. */
+		snprintf(buf, sizeof(buf), "sip:%s@%s;user=phone", target,
+			 rt->cfg->domain_count ? rt->cfg->domains[0] : "localhost");
+		uri = buf;
+	}
+	if (sp_uri_parse(sp_str_cstr(uri), &u) != 0 ||
+	    (u.scheme_id != SP_URI_TEL && u.host.len == 0)) {
+		lk_free(lk);
+		return SP_EINVAL;
+	}
+	lk_set_uri(lk, &u);
+	lk->for_us = !lk->tel && rt->is_ours && rt->is_ours(rt->is_ours_arg, u.host);
+	if (!ruri_number(rt, &u, lk->num, sizeof(lk->num)))
+		lk->num[0] = '\0';
+	lk_trace(lk, "resolve %s%s%s%s", uri, lk->num[0] ? " (number " : "", lk->num,
+		 lk->num[0] ? ")" : "");
+	for (size_t i = 0; i < lk->ntrees; i++)
+		lk_trace(lk, "  ENUM tree %zu: %s", i + 1, lk->trees[i]);
+	snprintf(lk->cid, sizeof(lk->cid), "resolve");
+	if (rt->timers && rt->budget_ms)
+		sp_timer_start(rt->timers, &lk->budget, sp_now_ms() + rt->budget_ms, on_budget, lk);
+	lk->inside = true;
+	lk_advance(lk);
+	lk->inside = false;
+	if (lk->done && !lk->waiting) {
+		/* Answered without the network: lk_advance left it to us. */
+		lk_finish(lk);
+	}
+	return 0;
+}
+
+void sp_router_set_dns(struct sp_router *rt, struct sp_resolver *res, struct sp_timers *timers,
+		       uint32_t budget_ms)
+{
+	rt->res = res;
+	rt->timers = timers;
+	rt->budget_ms = budget_ms;
+}
+
+void sp_router_set_ours(struct sp_router *rt, bool (*is_ours)(void *arg, struct sp_str host),
+			void *arg)
+{
+	rt->is_ours = is_ours;
+	rt->is_ours_arg = arg;
+}
+
+const struct sp_router_stats *sp_router_stats(const struct sp_router *rt)
+{
+	return &rt->stats;
+}
+
+void sp_router_shutdown(struct sp_router *rt)
+{
+	/* Walks still waiting for DNS are answered 503 at once: a reload or
+	 * a stop must not leave their requests hanging, nor use the old
+	 * configuration later. */
+	static const struct sp_str ra[] = { SP_STR("Retry-After: 5") };
+	while (rt->lookups) {
+		struct lookup *lk = rt->lookups;
+		sp_enum_query_cancel(&lk->eq);
+		sp_locate_cancel(&lk->lq);
+		if (lk->done_cb)
+			lk->done_cb(lk->done_arg, 503);
+		else if (lk->pp)
+			sp_proxy_reply_later(lk->pp, 503, "Routing restarted", ra, 1);
+		lk_free(lk);
+	}
 }

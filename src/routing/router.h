@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "dns/locate.h"
+#include "dns/resolver.h"
 #include "proxy/proxy.h"
 #include "registrar/registrar.h"
 #include "routing/number.h"
@@ -43,11 +45,33 @@ bool sp_router_number_is_ours(const struct sp_router *rt, const char *num);
  * records: a local user's contact, a fixed route, or peer i
  * (SP_ROUTER_TAG_PEER + i). */
 enum { SP_ROUTER_TAG_LOCAL = 1, SP_ROUTER_TAG_ROUTE = 2, SP_ROUTER_TAG_PEER = 16 };
+/* Targets found through DNS (ENUM, RFC 3263) carry this bit and a hash of
+ * their domain. */
+#define SP_ROUTER_TAG_DNS 0x80000000u
 
 /* Health of a peer's hosts (OPTIONS probes): host h of peer p is up?
  * Without it every host counts as up. */
 typedef bool (*sp_router_host_up_h)(void *arg, size_t peer, size_t host);
 void sp_router_set_health(struct sp_router *rt, sp_router_host_up_h h, void *arg);
+
+/* DNS for enum and dns routes (NULL: static entries only), the timers of
+ * the loop it runs on, and the time all look-ups of one request may take
+ * together. */
+void sp_router_set_dns(struct sp_router *rt, struct sp_resolver *res, struct sp_timers *timers,
+		       uint32_t budget_ms);
+/* Is host this provider's (a domain or an address of ours)? An ENUM answer
+ * that names it is no route. */
+void sp_router_set_ours(struct sp_router *rt, bool (*is_ours)(void *arg, struct sp_str host),
+			void *arg);
+
+/* The proxy's target_failed: a target found through DNS that gave no
+ * answer or a 503 is tried last for that domain for 30 s. */
+void sp_router_target_failed(struct sp_router *rt, uint32_t tag, const struct sp_dest *dst,
+			     uint64_t now_ms);
+
+/* sp_router_route's answer when a DNS look-up is on its way: the request
+ * is kept and forwarded (or answered) when the look-ups end. */
+#define SP_ROUTER_PENDING 1
 
 /* Decides where r goes, adding its targets to r (sp_proxy_target_add):
  * 1. a local user: every current binding, highest q first (equal q forks in
@@ -58,9 +82,36 @@ void sp_router_set_health(struct sp_router *rt, sp_router_host_up_h h, void *arg
  *    Request-URI host, any everything; peer:NAME adds the peer's hosts
  *    (one group each, failover only for want of an answer); enum and dns
  *    first look for a static peer entry serving the number or domain;
- * 3. nothing: 404.
- * Returns 0 when targets were added, or the status to answer (404, 480,
- * 500, 503 when a route needs what is not built yet: ENUM, DNS names). */
+ *    enum: a static peer number range, else ENUM in the private trees of
+ *    the federations in fed_mask (bit i: cfg->federations[i]), then the
+ *    public suffixes; the URI it gives goes to the peer serving its
+ *    domain, else where RFC 3263 says; dns: a peer serving the domain,
+ *    else RFC 3263 on the Request-URI;
+ * 3. nothing: 404; nothing, and a look-up failed or a route could not be
+ *    used: 503.
+ * Returns 0 when targets were added, SP_ROUTER_PENDING (see above), or
+ * the status to answer. */
+uint16_t sp_router_route_ex(struct sp_router *rt, struct sp_proxy_req *r, uint64_t now_s,
+			    uint64_t fed_mask);
+/* The same with every federation's trees. */
 uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t now_s);
+
+/* The walk of the routes for a target given as text ("+4722000001", a
+ * national number, "sip:bob@ssp-b.test"), the way a call from one of our
+ * users would go, with every step given to trace: sipeerctl resolve. done
+ * gets 0 when targets were found, else the status a call would get; it
+ * may run before this returns. */
+typedef void (*sp_router_resolved_h)(void *arg, uint16_t status);
+int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mask,
+		      sp_dns_trace_h trace, void *trace_arg, sp_router_resolved_h done, void *arg);
+
+/* Ends every walk still waiting for DNS: each forwards what it found so
+ * far, or answers 503 (a reload, a stop). sp_router_destroy does it too. */
+void sp_router_shutdown(struct sp_router *rt);
+
+struct sp_router_stats {
+	uint64_t async; /* requests that waited for DNS */
+};
+const struct sp_router_stats *sp_router_stats(const struct sp_router *rt);
 
 #endif
