@@ -14,6 +14,10 @@ the machines have no dig or kdig).
       (whatever its rcode), 1 when none came within --timeout (with --wait: the query is
       repeated until a response comes or S seconds have passed), 2 on bad arguments or a
       malformed response.
+  dnsq.py [--server ADDR:PORT] [--timeout S] [--tcp] --batch
+      Reads "NAME TYPE" lines from standard input and asks each in turn (one process, for
+      speed); each answer is printed after a line "; NAME TYPE". Exit status 0 when every
+      query got a response.
 """
 import argparse, random, socket, struct, sys, time
 
@@ -192,23 +196,39 @@ def main():
     p.add_argument("--timeout", type=float, default=1.0)
     p.add_argument("--wait", type=float, default=0.0)
     p.add_argument("--tcp", action="store_true")
-    p.add_argument("name")
+    p.add_argument("--batch", action="store_true")
+    p.add_argument("name", nargs="?")
     p.add_argument("type", nargs="?", default="A")
     a = p.parse_args()
     server, _, port = a.server.rpartition(":")
     server = server.strip("[]")
+    if a.batch:
+        rc = 0
+        for line in sys.stdin:
+            words = line.split()
+            if not words or words[0].startswith("#"):
+                continue
+            print("; %s" % " ".join(words[:2]), flush=True)
+            rc = max(rc, query(server, int(port), words[0], words[1] if len(words) > 1 else "A", a))
+        return rc
+    if not a.name:
+        p.error("NAME is required")
+    return query(server, int(port), a.name, a.type, a)
+
+
+def query(server, port, qname, qtypename, a):
     try:
-        qtype = int(a.type) if a.type.isdigit() else TYPES[a.type.upper()]
-        name = enum_name(a.name) if a.name.startswith("+") else a.name
+        qtype = int(qtypename) if qtypename.isdigit() else TYPES[qtypename.upper()]
+        name = enum_name(qname) if qname.startswith("+") else qname
         qid = random.randrange(1 << 16)
-        query = build_query(qid, name, qtype)
+        msg = build_query(qid, name, qtype)
     except (KeyError, ValueError) as e:
-        print("dnsq: bad arguments: %s" % e, file=sys.stderr)
+        print("dnsq: bad query %s %s: %s" % (qname, qtypename, e), file=sys.stderr)
         return 2
     give_up = time.monotonic() + a.wait
     while True:
         try:
-            data = ask(server, int(port), query, qid, a.timeout, a.tcp)
+            data = ask(server, port, msg, qid, a.timeout, a.tcp)
             break
         except (socket.timeout, ConnectionError, OSError) as e:
             if time.monotonic() >= give_up:

@@ -9,6 +9,8 @@
 # the DNS data says (found by Call-ID in the callees' message logs) and be answered:
 #   +4731000001   in both trees            -> the private tree's sip:alice@priv.test (.32)
 #   +4731000002   only in the public tree  -> sip:bob@pub.test (.33)
+#   +4731000006   only in the public tree  -> sip:carol@pub.test (.33), located from the cache
+#   +4731000001   again: NAPTR and location all from the cache
 #   +4731000003   h323/mailto/tel rules, orders 10/20/30 -> order 20, preference 10: multi.test (.46)
 #   +4731000004   non-terminal rule        -> rules.follow.test -> sip:nt@follow.test (.47)
 #   +4731000005   !^\+47(..)(.*)$!sip:\2@n\1.test! -> sip:000005@n31.test (.48)
@@ -85,12 +87,32 @@ uas_invite() {
 # ---- the caller ----
 uac_port=5100
 a_mark=0
+# crash_report NODE: the sanitizer's first lines about the last crash in NODE's log.
+crash_report() {
+  awk '/^==[0-9]+==ERROR: / { on = 1; n = 0 } on && (/ERROR:|^READ|^WRITE|#[0-9] / || /^(freed|previously)/) && n++ < 16' \
+    "$it_tmp/$1.log" 2>/dev/null | cut -c1-160 | sed 's/^/  | /'
+}
+# ensure_up NODE: when the provider died, that is a failure (with the sanitizer's report),
+# and it is started again on the same configuration so that the later checks still tell
+# something.
+declare -A crash_told=()
+ensure_up() {
+  kill -0 "${it_named_pid[$1]}" 2>/dev/null && return 0
+  if [ -z "${crash_told[$1]:-}" ]; then
+    it_fail "provider $1 died during an earlier check"
+    crash_report "$1"
+  fi
+  crash_told[$1]=
+  echo "  (restarting provider $1)"
+  it_start_named "$1" "${it_named_probe[$1]}" "$(cat "$it_tmp/$1.yaml")" || it_fail "provider $1 did not restart"
+}
 # call CHECK SERVICE DOMAIN STATUS [NODE-ADDRESS]: the phone on $UAC calls sip:SERVICE@DOMAIN
 # through A (or NODE-ADDRESS:5060); the call must end with STATUS (200: answered, ACK, BYE
 # and its 200). The Call-ID starts with CHECK-. Returns SIPp's exit status.
 call() {
   local check=$1 scen=$it_scen/peer_uac.xml
   [ "$4" = 200 ] || scen=$(it_scenario peer_uac_final "$4")
+  if [ "${5:-$A}" = "$S" ]; then ensure_up S; else ensure_up A; fi
   uac_port=$((uac_port + 1))
   a_mark=$(wc -l <"$it_tmp/A.log" 2>/dev/null || echo 0)
   timeout 20 sipp -sf "$scen" -s "$2" -set dom "$3" -set from caller@ssp-a.test "${5:-$A}:5060" \
@@ -103,13 +125,19 @@ call() {
 call_fail() {
   local node=${3:-A} from
   it_fail "$2"
+  if ! kill -0 "${it_named_pid[$node]}" 2>/dev/null; then
+    echo "  | provider $node DIED during this call:"
+    crash_report "$node"
+    crash_told[$node]=1
+  fi
   echo "  | caller's answers: $(grep -ohE '^SIP/2.0 [0-9]{3}.*' "$it_tmp/uac-$1.msg" 2>/dev/null | tr -d '\r' | sort -u | tr '\n' ';')"
   echo "  | landed on: $(landed "$1")"
   [ -s "$it_tmp/uac-$1.err" ] && grep -v "^The following events" "$it_tmp/uac-$1.err" | head -n 2 | cut -c1-200 | sed 's/^/  | sipp: /'
   from=$((a_mark + 1))
   [ "$node" = A ] || from=1
   echo "  ---- $node.log during the call:"
-  tail -n +"$from" "$it_tmp/$node.log" 2>/dev/null | grep -v "^$" | tail -n 15 | cut -c1-220 | sed 's/^/  | /'
+  tail -n +"$from" "$it_tmp/$node.log" 2>/dev/null | awk '/^==[0-9]+==ERROR: /{exit} NF' | tail -n 15 |
+    cut -c1-220 | sed 's/^/  | /'
 }
 # check_call CHECK SERVICE DOMAIN DESCRIPTION WANT...: a call that must be answered by
 # exactly one callee, one of the WANT names. Returns 0 when it was.
@@ -138,21 +166,15 @@ if ! it_nsd_start "$it_tmp/nsd" $NSD 5353 "$zones/test.zone" "$zones/e164.arpa.z
     "$zones/e164.nordic.test.zone" "$zones/ttl.test.zone"; then
   it_fail "NSD did not start on $NSD:5353"; tail -n 20 "$it_tmp/nsd/nsd.log"; exit 1
 fi
-# What the checks below rely on, asked of NSD with dnsq.py: NAME TYPE REGEX (grep -E).
+# What the checks below rely on, asked of NSD with dnsq.py (one process): NAME TYPE REGEX
+# (grep -E, on the lines of that answer).
 zone_bad=0 zone_n=0
-while read -r name type re; do
-  [ -n "$name" ] || continue
-  zone_n=$((zone_n + 1))
-  out=$(it_dnsq "$name" "$type" 2>&1)
-  grep -qE "$re" <<<"$out" || {
-    zone_bad=$((zone_bad + 1))
-    it_fail "NSD: $name $type does not match /$re/:"; sed 's/^/  | /' <<<"$out"
-  }
-done <<'EOF'
+cat >"$it_tmp/zone-checks.txt" <<'EOF'
 +4731000001@e164.nordic.test NAPTR  "!\^\.\*\$!sip:alice@priv\.test!"
 +4731000001@e164.arpa NAPTR         "!\^\.\*\$!sip:alice@pub\.test!"
 +4731000002@e164.nordic.test NAPTR  ^rcode NXDOMAIN aa
 +4731000002@e164.arpa NAPTR         sip:bob@pub\.test
++4731000006@e164.arpa NAPTR         sip:carol@pub\.test
 +4731000003@e164.nordic.test NAPTR  ^[^ ]+ 300 NAPTR 20 10 "u" "E2U\+sip" "!\^\.\*\$!sip:multi@multi\.test!"
 +4731000004@e164.nordic.test NAPTR  NAPTR 10 10 "" "E2U\+sip" "" rules\.follow\.test\.$
 rules.follow.test NAPTR             sip:nt@follow\.test
@@ -170,6 +192,16 @@ ttl.test A                          ^ttl\.test\. 2 A 127\.0\.0\.44$
 n31.test A                          A 127\.0\.0\.48$
 ssp-a.test NAPTR                    ^rcode NXDOMAIN aa
 EOF
+it_dnsq --batch <"$it_tmp/zone-checks.txt" >"$it_tmp/zone-answers.txt" 2>&1
+while read -r name type re; do
+  [ -n "$name" ] || continue
+  zone_n=$((zone_n + 1))
+  out=$(awk -v h="; $name $type" '$0 == h { on = 1; next } /^; / { on = 0 } on' "$it_tmp/zone-answers.txt")
+  grep -qE "$re" <<<"$out" || {
+    zone_bad=$((zone_bad + 1))
+    it_fail "NSD: $name $type does not match /$re/:"; sed 's/^/  | /' <<<"${out:-(no answer)}"
+  }
+done <"$it_tmp/zone-checks.txt"
 [ $zone_bad -eq 0 ] && it_ok "NSD on $NSD:5353 serves the test zones (dnsq.py: $zone_n answers as expected)"
 
 # ---- callees, the black hole, the providers ----
@@ -275,6 +307,13 @@ if check_call both +4731000001 ssp-a.test \
 fi
 check_call public +4731000002 ssp-a.test \
   "+4731000002 only in the public tree e164.arpa: sip:bob@pub.test" pub
+# A new number whose answer names a domain located a moment ago (pub.test): the ENUM answer
+# comes from DNS, the location of its URI from the cache.
+check_call cached +4731000006 ssp-a.test \
+  "+4731000006 (public tree) -> sip:carol@pub.test, pub.test's location from the cache" pub
+# The same number again: every answer from the cache.
+check_call again +4731000001 ssp-a.test \
+  "+4731000001 again (NAPTR and location from the cache): still the private tree's answer" priv
 check_call multi +4731000003 ssp-a.test \
   "+4731000003, NAPTRs h323/mailto/tel in order 10, E2U+sip in 20 and 30: order 20, preference 10 (multi.test)" multi
 check_call nonterm +4731000004 ssp-a.test \
@@ -338,6 +377,7 @@ fi
 it_alive_named S && it_ok "S still answers OPTIONS" || it_fail "S stopped answering OPTIONS"
 
 # ---- the end ----
+ensure_up A
 it_alive_named A || it_fail "A stopped answering"
 for n in A S; do kill -TERM "${it_named_pid[$n]}" 2>/dev/null; done
 for n in A S; do
