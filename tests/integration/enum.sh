@@ -17,6 +17,7 @@
 #   +4739999999   in no tree               -> 404
 #   sip:carol@c.test   SRV 10/60, 10/40, 30/0  -> .36 or .37, never the priority-30 .49
 #   sip:dave@tcp.test  NAPTR SIP+D2T (order 10) before SIP+D2U -> TCP .39:5070, not UDP .38
+#   sip:dave@tcp.test:5060  an explicit port skips NAPTR and SRV -> tcp.test's A, UDP .38:5060
 #   sip:erin@aonly.test  only an A record  -> UDP .43:5060
 #   sip:fred@ttl.test  A 127.0.0.44 (TTL 2 s), rewritten to .45 and reloaded -> .44, then .45
 #   sip:bob@b.test     SRV priority 10 (.34), 20 (.35) -> .34; with .34's callee stopped -> .35
@@ -186,6 +187,7 @@ _sip._udp.c.test SRV                SRV 30 0 5060 sip3\.c\.test\.$
 tcp.test NAPTR                      NAPTR 10 10 "s" "SIP\+D2T" "" _sip\._tcp\.tcp\.test\.$
 _sip._tcp.tcp.test SRV              SRV 10 0 5070 sip\.tcp\.test\.$
 sip.tcp.test A                      A 127\.0\.0\.39$
+tcp.test A                          A 127\.0\.0\.38$
 aonly.test SRV                      ^authority: test\. [0-9]+ SOA
 aonly.test A                        A 127\.0\.0\.43$
 ttl.test A                          ^ttl\.test\. 2 A 127\.0\.0\.44$
@@ -338,6 +340,8 @@ check_call weights carol c.test \
   "sip:carol@c.test: SRV priority 10 (weights 60/40), never the priority-30 host" c1 c2
 check_call tcp dave tcp.test \
   "sip:dave@tcp.test: NAPTR SIP+D2T (order 10) -> _sip._tcp SRV -> TCP 127.0.0.39:5070" tcp
+check_call port dave tcp.test:5060 \
+  "sip:dave@tcp.test:5060: an explicit port skips NAPTR and SRV: tcp.test's A record, UDP" tcpudp
 check_call aonly erin aonly.test \
   "sip:erin@aonly.test: no NAPTR, no SRV: A record, UDP port 5060" aonly
 
