@@ -252,6 +252,13 @@ static void on_target_failed(void *arg, uint32_t tag, const struct sp_dest *dst,
 	sp_router_target_failed(w->router, tag, dst, sp_now_ms());
 }
 
+static void on_locate_hop(void *arg, const struct sp_proxy_hop_name *hop, sp_proxy_located_h done,
+			  void *ctx)
+{
+	struct worker *w = arg;
+	sp_router_locate_hop(w->router, hop, done, ctx);
+}
+
 static bool host_is_ours(void *arg, struct sp_str host)
 {
 	struct worker *w = arg;
@@ -263,7 +270,8 @@ static bool host_is_ours(void *arg, struct sp_str host)
 static struct sp_resolver *make_resolver(struct worker *w, const struct sp_config *cfg)
 {
 	struct sp_resolver *res = NULL;
-	struct sp_resolver_cfg rc = { .server = cfg->enum_.has_resolver ? &cfg->enum_.resolver : NULL,
+	struct sp_resolver_cfg rc = { .servers = cfg->enum_.resolvers,
+				      .nservers = cfg->enum_.resolver_count,
 				      .timeout_ms = cfg->enum_.timeout_ms,
 				      .max_entries = cfg->enum_.cache_size };
 	if (sp_resolver_create(w->loop, &rc, &res) != 0)
@@ -271,11 +279,20 @@ static struct sp_resolver *make_resolver(struct worker *w, const struct sp_confi
 	return res;
 }
 
+static void expect_tls_names(void *arg, const struct sp_sockaddr *addr, const char *const *names,
+			     size_t n)
+{
+	struct worker *w = arg;
+	if (sp_transport_tls_expect(w->tp, addr, names, n) != 0)
+		sp_log(SP_LOG_WARN, "cannot pin the certificate names of a TLS target");
+}
+
 static void router_wire(struct worker *w, struct sp_router *rt, struct sp_resolver *res,
 			const struct sp_config *cfg)
 {
 	sp_router_set_dns(rt, res, sp_loop_timers(w->loop), cfg->enum_.budget_ms);
 	sp_router_set_ours(rt, host_is_ours, w);
+	sp_router_set_tls_names(rt, expect_tls_names, w);
 }
 
 static bool from_our_domain(struct worker *w, struct sp_msg *m)
@@ -797,6 +814,16 @@ static void print_stats(struct worker *w)
 	       w->stats.peer_requests, w->stats.ondemand_requests, w->stats.peer_unknown,
 	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied,
 	       sp_health_down_count(w->health));
+	if (w->res) {
+		const struct sp_resolver_stats *rs = sp_resolver_stats(w->res);
+		sp_log(SP_LOG_NOTICE,
+		       "dns: questions %" PRIu64 " cache hits %" PRIu64 " coalesced %" PRIu64
+		       " sent %" PRIu64 " failed %" PRIu64 " malformed %" PRIu64 " cached now %zu"
+		       " evicted %" PRIu64 "; requests that waited for DNS %" PRIu64,
+		       rs->queries, rs->cache_hits, rs->coalesced, rs->sent, rs->failures,
+		       rs->malformed, rs->entries, rs->evictions,
+		       w->router ? sp_router_stats(w->router)->async : 0);
+	}
 	if (ts)
 		sp_log(SP_LOG_NOTICE,
 		       "transport: rx %" PRIu64 " tx %" PRIu64 " connections accepted %" PRIu64
@@ -819,7 +846,8 @@ static int start(struct worker *w)
 					      .admit = on_admit,
 					      .invite_final = on_invite_final,
 					      .bye = on_bye,
-					      .target_failed = on_target_failed };
+					      .target_failed = on_target_failed,
+					      .locate = on_locate_hop };
 	char spec[4200];
 	int err;
 

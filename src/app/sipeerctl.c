@@ -146,7 +146,8 @@ static int resolve(const struct sp_config *cfg, const char *target, const char *
 			return 2;
 		}
 	}
-	struct sp_resolver_cfg rc = { .server = cfg->enum_.has_resolver ? &cfg->enum_.resolver : NULL,
+	struct sp_resolver_cfg rc = { .servers = cfg->enum_.resolvers,
+				      .nservers = cfg->enum_.resolver_count,
 				      .timeout_ms = cfg->enum_.timeout_ms, .max_entries = 1000 };
 	if (sp_loop_create(1024, &c.loop) != 0 || sp_resolver_create(c.loop, &rc, &res) != 0 ||
 	    sp_router_create(cfg, NULL, &rt) != 0) {

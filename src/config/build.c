@@ -975,8 +975,35 @@ static void build_enum(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 	size_t mark = sp_cfg_push(ld, "enum");
 
 	if (sp_cfg_map(ld, s, keys, sl)) {
-		if (sl[0].set)
-			hostport_value(ld, &sl[0], "resolver", &e->resolver, &e->has_resolver);
+		if (sl[0].set && sl[0].val && fy_node_is_sequence(sl[0].val)) {
+			/* Several resolvers: a list of addresses. */
+			size_t n = 0, mark2 = sp_cfg_push(ld, "resolver");
+			void *it = NULL;
+			if (sp_cfg_list(ld, &sl[0], &n) && n > 4)
+				sp_cfg_err(ld, &sl[0], "at most 4 resolvers");
+			for (size_t i = 0; i < n && i < 4; i++) {
+				struct sp_cfg_slot item = sp_cfg_item(&sl[0], &it);
+				size_t m = sp_cfg_push_index(ld, i);
+				struct sp_str t;
+				const char *why;
+				if (sp_cfg_scalar(ld, &item, "host:port", &t)) {
+					why = sp_cfg_parse_hostport(t, &e->resolvers[e->resolver_count]);
+					if (why)
+						sp_cfg_err(ld, &item, "bad address \"%.*s\": %s",
+							   (int)(t.len > 80 ? 80 : t.len), t.p, why);
+					else
+						e->resolver_count++;
+				}
+				sp_cfg_pop(ld, m);
+			}
+			sp_cfg_pop(ld, mark2);
+		} else if (sl[0].set) {
+			hostport_value(ld, &sl[0], "resolver", &e->resolvers[0], &e->has_resolver);
+			e->resolver_count = e->has_resolver ? 1 : 0;
+		}
+		e->has_resolver = e->resolver_count > 0;
+		if (e->has_resolver)
+			e->resolver = e->resolvers[0];
 		/* An explicit empty list turns public ENUM off. */
 		if (sl[1].set)
 			str_list(ld, &sl[1], "suffixes", check_hostname, true, &e->suffixes,

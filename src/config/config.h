@@ -142,7 +142,9 @@ struct sp_config_federation {
 
 struct sp_config_enum {
 	bool has_resolver; /* false: resolv.conf */
-	struct sp_sockaddr resolver;
+	struct sp_sockaddr resolver; /* the first of resolvers */
+	struct sp_sockaddr resolvers[4]; /* asked in this order (c-ares rotates on failure) */
+	size_t resolver_count;
 	char **suffixes; /* default ["e164.arpa"] */
 	size_t suffix_count;
 	uint32_t timeout_ms; /* per query, default 800 */

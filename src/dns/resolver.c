@@ -462,7 +462,7 @@ int sp_resolver_create(struct sp_loop *loop, const struct sp_resolver_cfg *cfg,
 		res->cfg.max_ttl = DEF_MAX_TTL;
 	if (!res->cfg.max_neg_ttl)
 		res->cfg.max_neg_ttl = DEF_MAX_NEG_TTL;
-	res->cfg.server = NULL;
+	res->cfg.servers = NULL;
 	sp_htab_init(&res->cache);
 	sp_htab_init(&res->pending);
 	sp_timer_init(&res->timer);
@@ -487,18 +487,23 @@ int sp_resolver_create(struct sp_loop *loop, const struct sp_resolver_cfg *cfg,
 		free(res);
 		return SP_ENOMEM;
 	}
-	if (cfg->server) {
-		struct ares_addr_port_node srv;
-		memset(&srv, 0, sizeof(srv));
-		if (cfg->server->u.sa.sa_family == AF_INET6) {
-			srv.family = AF_INET6;
-			memcpy(&srv.addr.addr6, &cfg->server->u.in6.sin6_addr, 16);
-		} else {
-			srv.family = AF_INET;
-			memcpy(&srv.addr.addr4, &cfg->server->u.in.sin_addr, 4);
+	if (cfg->nservers) {
+		struct ares_addr_port_node srv[4];
+		size_t n = cfg->nservers < 4 ? cfg->nservers : 4;
+		memset(srv, 0, sizeof(srv));
+		for (size_t i = 0; i < n; i++) {
+			const struct sp_sockaddr *a = &cfg->servers[i];
+			if (a->u.sa.sa_family == AF_INET6) {
+				srv[i].family = AF_INET6;
+				memcpy(&srv[i].addr.addr6, &a->u.in6.sin6_addr, 16);
+			} else {
+				srv[i].family = AF_INET;
+				memcpy(&srv[i].addr.addr4, &a->u.in.sin_addr, 4);
+			}
+			srv[i].udp_port = srv[i].tcp_port = sp_sockaddr_port(a);
+			srv[i].next = i + 1 < n ? &srv[i + 1] : NULL;
 		}
-		srv.udp_port = srv.tcp_port = sp_sockaddr_port(cfg->server);
-		if ((st = ares_set_servers_ports(res->channel, &srv)) != ARES_SUCCESS) {
+		if ((st = ares_set_servers_ports(res->channel, srv)) != ARES_SUCCESS) {
 			sp_log(SP_LOG_ERR, "dns: resolver address: %s", ares_strerror(st));
 			ares_destroy(res->channel);
 			ares_library_cleanup();

@@ -14,8 +14,10 @@ struct sp_resolver;
 struct sp_dns_query;
 
 struct sp_resolver_cfg {
-	/* The server every query goes to; NULL: the servers of resolv.conf. */
-	const struct sp_sockaddr *server;
+	/* The servers queries go to, in order (c-ares moves on to the next
+	 * when one fails); none: the servers of resolv.conf. */
+	const struct sp_sockaddr *servers;
+	size_t nservers;
 	uint32_t timeout_ms;  /* per query, retries included (default 800) */
 	size_t max_entries;   /* cache entries (default 4096); the oldest go first */
 	uint32_t max_ttl;     /* a longer TTL is cut to this (default 86400 s) */

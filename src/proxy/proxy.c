@@ -75,6 +75,7 @@ struct sp_pcall {
 	bool initial_invite;        /* an INVITE without To tag: call records follow it */
 	bool bye;                   /* a BYE: its 2xx ends the call record */
 	uint32_t best_tag;          /* the target tag of the best response */
+	unsigned hops_pending;      /* next hops given by name being located */
 };
 
 struct sp_proxy_pending {
@@ -101,6 +102,7 @@ struct sp_proxy {
 
 static void call_check_done(struct sp_pcall *c);
 static void note_failed(struct branch *b, uint16_t status);
+static bool resolve_hops(struct sp_pcall *c);
 static void note_final(struct sp_proxy *p, struct sp_pcall *c, uint16_t status, uint32_t egress);
 
 /* ---- addresses ---------------------------------------------------------- */
@@ -674,47 +676,79 @@ static bool creates_dialog(struct sp_msg *m)
 
 /* The next hop of a request: the target's own route (Path), else the first
  * Route left, else the target URI (or the Request-URI). */
-static int next_hop(struct sp_msg *m, const struct route_prep *rp, const struct target *t,
-		    struct sp_dest *dst)
+/* The URI whose host is the next hop of a target (RFC 3261 16.6 step 7,
+ * 16.12): the target's own route, the first Route left, the target's URI,
+ * the strict router's last Route, or the Request-URI. Sets *adjust when
+ * the side our Route entry named should be used to leave. */
+static int hop_uri(struct sp_msg *m, const struct route_prep *rp, const struct target *t,
+		   struct sp_uri *out, bool *adjust)
 {
-	struct sp_uri u;
 	struct sp_addr a;
-	if (t && t->has_dst) {
-		*dst = t->dst;
-		return 0;
-	}
+	*adjust = false;
 	if (t && t->route) {
 		struct sp_str cur = sp_str_cstr(t->route);
 		if (sp_addr_next(&cur, SP_ADDR_NAMEADDR, &a) != 0)
 			return SP_EINVAL;
-		return sp_proxy_uri_dest(&a.uri, dst);
+		*out = a.uri;
+		return 0;
 	}
 	if (rp->has_next) {
 		/* Leave by the side our own Route entry named (the one facing the
 		 * next hop when we double Record-Routed), not by the first listener
 		 * of the protocol: the peer knows us by that address. */
-		int err = sp_proxy_uri_dest(&rp->next.uri, dst);
-		if (err == 0 && rp->out_li >= 0 && rp->out_proto == dst->proto)
-			dst->listener = rp->out_li;
-		return err;
+		*out = rp->next.uri;
+		*adjust = true;
+		return 0;
 	}
-	if (t && t->uri) {
-		if (sp_uri_parse(sp_str_cstr(t->uri), &u) != 0)
-			return SP_EINVAL;
-		return sp_proxy_uri_dest(&u, dst);
-	}
-	if (rp->strict) {
-		if (sp_uri_parse(rp->new_ruri, &u) != 0)
-			return SP_EINVAL;
-		return sp_proxy_uri_dest(&u, dst);
-	}
+	if (t && t->uri)
+		return sp_uri_parse(sp_str_cstr(t->uri), out) != 0 ? SP_EINVAL : 0;
+	if (rp->strict)
+		return sp_uri_parse(rp->new_ruri, out) != 0 ? SP_EINVAL : 0;
 	const struct sp_uri *ruri = sp_msg_ruri(m);
-	int err = ruri ? sp_proxy_uri_dest(ruri, dst) : SP_EINVAL;
+	if (!ruri)
+		return SP_EINVAL;
 	/* The remote target of a dialog whose last hop before it is us: the
 	 * side our Route entry named faces it too. */
-	if (err == 0 && rp->out_li >= 0 && rp->out_proto == dst->proto)
+	*out = *ruri;
+	*adjust = true;
+	return 0;
+}
+
+static int next_hop(struct sp_msg *m, const struct route_prep *rp, const struct target *t,
+		    struct sp_dest *dst)
+{
+	struct sp_uri u;
+	bool adjust;
+	int err;
+	if (t && t->has_dst) {
+		*dst = t->dst;
+		return 0;
+	}
+	if ((err = hop_uri(m, rp, t, &u, &adjust)) != 0 || (err = sp_proxy_uri_dest(&u, dst)) != 0)
+		return err;
+	if (adjust && rp->out_li >= 0 && rp->out_proto == dst->proto)
 		dst->listener = rp->out_li;
-	return err;
+	return 0;
+}
+
+/* The parts of a next hop given by name that RFC 3263 needs. */
+static bool hop_name(const struct sp_uri *u, struct sp_proxy_hop_name *h)
+{
+	struct sp_str tp;
+	if (u->scheme_id == SP_URI_TEL || u->host_type != SP_HOST_NAME || u->host.len == 0)
+		return false;
+	memset(h, 0, sizeof(*h));
+	h->host = u->host;
+	h->port = u->port;
+	h->sips = u->scheme_id == SP_URI_SIPS;
+	if (sp_uri_param(u, "transport", &tp) == 0)
+		h->proto = sp_str_caseeq_c(tp, "tcp") ? SP_PROTO_TCP :
+			   sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS : SP_PROTO_UDP;
+	/* maddr= names the next hop instead (RFC 3261 19.1.1). */
+	struct sp_str maddr;
+	if (sp_uri_param(u, "maddr", &maddr) == 0 && maddr.len)
+		return false;
+	return true;
 }
 
 /* Serializes m as forwarded to dst into p->out: our Via with branch, the
@@ -923,7 +957,7 @@ static struct sp_pcall *call_find(struct sp_proxy *p, const struct sp_txn *st)
 
 static void call_maybe_free(struct sp_pcall *c)
 {
-	if (c->st || c->pending)
+	if (c->st || c->pending || c->hops_pending)
 		return;
 	for (unsigned i = 0; i < c->ntargets; i++)
 		if (c->branch[i].ct)
@@ -1413,7 +1447,7 @@ static int start_group(struct sp_pcall *c)
 		if ((err = next_hop(m, &rp, t, &dst)) != 0) {
 			sp_log_cid(SP_LOG_NOTICE, sp_msg_call_id(m),
 				   "target %s has no usable next hop (%s)", t->uri ? t->uri : "(R-URI)",
-				   err == SP_ENOENT ? "host names need the resolver" : sp_strerror(err));
+				   err == SP_ENOENT ? "its host name was not found" : sp_strerror(err));
 			branch_final(b, err == SP_ENOENT ? 503 : 400, NULL);
 			continue;
 		}
@@ -1626,7 +1660,9 @@ void sp_proxy_forward_later(struct sp_proxy_pending *pp, uint16_t status, const 
 	c->pending = false;
 	if (c->st && !c->final_sent) {
 		if (c->ntargets && !c->cancelled) {
-			call_check_done(c);
+			if (!resolve_hops(c))
+				call_check_done(c);
+			return;
 		} else if (c->cancelled) {
 			c->final_sent = true;
 			reply_txn(c->p, c->st, 487, NULL, NULL, 0);
@@ -1660,6 +1696,72 @@ static void handle_cancel(struct sp_proxy *p, struct sp_proxy_req *r, struct sp_
 	call_check_done(c);
 }
 
+/* ---- next hops given by name ---- */
+
+struct hop_wait {
+	struct sp_pcall *c;
+	unsigned idx;
+};
+
+static void on_hop(void *ctx, const struct sp_dest *dst)
+{
+	struct hop_wait *hw = ctx;
+	struct sp_pcall *c = hw->c;
+	struct target *t = &c->target[hw->idx];
+	struct sp_msg *m;
+	struct route_prep rp;
+	free(hw);
+	if (dst) {
+		t->dst = *dst;
+		t->has_dst = true;
+		/* In a dialog, leave by the side our Route entry named. */
+		struct sp_uri u;
+		bool adjust;
+		if (c->st && (m = sp_txn_request(c->st)) && route_prep(c->p, m, &rp) == 0 &&
+		    hop_uri(m, &rp, t, &u, &adjust) == 0 && adjust && rp.out_li >= 0 &&
+		    rp.out_proto == dst->proto)
+			t->dst.listener = rp.out_li;
+	}
+	if (--c->hops_pending)
+		return;
+	if (c->st && !c->final_sent)
+		call_check_done(c);
+	else
+		call_maybe_free(c);
+}
+
+/* Starts locating the targets whose next hop is a host name; true when
+ * some answer is still on its way (on_hop goes on from there). */
+static bool resolve_hops(struct sp_pcall *c)
+{
+	struct sp_proxy *p = c->p;
+	if (!p->h.locate || !c->st)
+		return false;
+	c->hops_pending++; /* answers at once must not finish the count early */
+	for (unsigned i = 0; i < c->ntargets && c->st; i++) {
+		struct target *t = &c->target[i];
+		struct sp_msg *m;
+		struct route_prep rp;
+		struct sp_uri u;
+		struct sp_proxy_hop_name hn;
+		bool adjust;
+		if (t->has_dst)
+			continue;
+		/* The parsed request is scratch: take it again each time. */
+		if (!(m = sp_txn_request(c->st)) || route_prep(p, m, &rp) != 0 ||
+		    hop_uri(m, &rp, t, &u, &adjust) != 0 || !hop_name(&u, &hn))
+			continue;
+		struct hop_wait *hw = malloc(sizeof(*hw));
+		if (!hw)
+			continue; /* it fails at forwarding time, with 503 */
+		hw->c = c;
+		hw->idx = i;
+		c->hops_pending++;
+		p->h.locate(p->arg, &hn, on_hop, hw);
+	}
+	return --c->hops_pending > 0;
+}
+
 static void forward_targets(struct sp_proxy *p, struct sp_proxy_req *r)
 {
 	struct sp_pcall *c = r->call;
@@ -1667,6 +1769,8 @@ static void forward_targets(struct sp_proxy *p, struct sp_proxy_req *r)
 		sp_proxy_reply(r, 500, "No target", NULL, 0);
 		return;
 	}
+	if (resolve_hops(c))
+		return;
 	call_check_done(c);
 }
 
@@ -1790,6 +1894,54 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	sp_proxy_reply(&r, err == SP_E2BIG ? 503 : 500, NULL, NULL, 0);
 }
 
+/* The next hop of an ACK given by name: forwarded only when the address
+ * is known at once (the cache); otherwise the look-up goes on and warms
+ * the cache for the ACK of the next 2xx retransmission. */
+struct ack_wait {
+	bool inside, done, found;
+	struct sp_dest dst;
+};
+
+static void on_ack_hop(void *ctx, const struct sp_dest *dst)
+{
+	struct ack_wait *aw = ctx;
+	if (!aw->inside) {
+		free(aw); /* too late for that ACK */
+		return;
+	}
+	aw->done = true;
+	if (dst) {
+		aw->found = true;
+		aw->dst = *dst;
+	}
+}
+
+static bool ack_hop(struct sp_proxy *p, struct sp_msg *m, const struct route_prep *rp,
+		    const struct target *t, struct sp_dest *dst)
+{
+	struct sp_uri u;
+	struct sp_proxy_hop_name hn;
+	bool adjust, ok = false;
+	if (hop_uri(m, rp, t->uri || t->route ? t : NULL, &u, &adjust) != 0 || !hop_name(&u, &hn))
+		return false;
+	struct ack_wait *aw = calloc(1, sizeof(*aw));
+	if (!aw)
+		return false;
+	aw->inside = true;
+	p->h.locate(p->arg, &hn, on_ack_hop, aw);
+	aw->inside = false;
+	if (!aw->done)
+		return false; /* on_ack_hop frees it later */
+	if (aw->found) {
+		*dst = aw->dst;
+		if (adjust && rp->out_li >= 0 && rp->out_proto == dst->proto)
+			dst->listener = rp->out_li;
+		ok = true;
+	}
+	free(aw);
+	return ok;
+}
+
 /* The ACK of a 2xx is its own transaction end to end: forward it
  * statelessly along the route set (16.11), with a branch derived from the
  * incoming one so a retransmitted ACK looks the same downstream. */
@@ -1818,7 +1970,13 @@ static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx
 	hide_open(p, m, &rp, rx->role == SP_ROLE_PEERING, ack_uri, ack_route, sizeof(ack_uri));
 	ack_t.uri = ack_uri[0] ? ack_uri : NULL;
 	ack_t.route = ack_route[0] ? ack_route : NULL;
-	if (next_hop(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst) != 0) {
+	int err = next_hop(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst);
+	if (err == SP_ENOENT && p->h.locate && !ack_hop(p, m, &rp, &ack_t, &dst))
+		return; /* dropped until the name is known: the 2xx comes again */
+	else if (err != 0 && err != SP_ENOENT) {
+		p->stats.drops_no_route++;
+		return;
+	} else if (err == SP_ENOENT && !p->h.locate) {
 		p->stats.drops_no_route++;
 		return;
 	}

@@ -15,6 +15,18 @@
 struct sp_proxy;
 struct sp_proxy_req;
 
+/* A next hop given by a host name (a Contact, Route or Request-URI with a
+ * domain): what RFC 3263 needs to find its address. host points into the
+ * request: copy it. */
+struct sp_proxy_hop_name {
+	struct sp_str host;
+	uint16_t port;        /* 0: none given */
+	enum sp_proto proto;  /* 0: no ;transport= */
+	bool sips;
+};
+/* The address found for a next hop, or NULL when there is none. */
+typedef void (*sp_proxy_located_h)(void *ctx, const struct sp_dest *dst);
+
 #define SP_PROXY_MAX_TARGETS 16 /* contacts or next hops per request */
 
 /* The decision step the daemon plugs in (admission, registrar, local users,
@@ -43,6 +55,14 @@ struct sp_proxy_h {
 	 * error) or a 503 from the next hop dst: the router may try that
 	 * target last for a while. tag is the target's. May be NULL. */
 	void (*target_failed)(void *arg, uint32_t tag, const struct sp_dest *dst, uint16_t status);
+	/* Finds the address of a next hop given by name (RFC 3263) and calls
+	 * done(ctx, ...) exactly once, possibly before returning. Requests
+	 * wait for it; an ACK for a 2xx is forwarded only when the answer is
+	 * at once (from the cache), else dropped while the look-up warms the
+	 * cache for the ACK the next 2xx retransmission brings. NULL: such
+	 * next hops fail (503). */
+	void (*locate)(void *arg, const struct sp_proxy_hop_name *hop, sp_proxy_located_h done,
+		       void *ctx);
 };
 
 enum { SP_PROXY_ADMIT = 0, SP_PROXY_DROP = 1, SP_PROXY_REJECT = 2 };

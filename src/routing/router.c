@@ -38,6 +38,8 @@ struct sp_router {
 	uint32_t budget_ms;
 	bool (*is_ours)(void *arg, struct sp_str host);
 	void *is_ours_arg;
+	sp_router_tls_names_h tls_names;
+	void *tls_names_arg;
 	struct lookup *lookups;    /* walks waiting for DNS */
 	struct sp_router_failed failed[SP_ROUTER_FAILED_MAX];
 	size_t failed_next;
@@ -241,6 +243,8 @@ struct lookup {
 	struct sp_proxy_pending *pp;    /* after it: the kept request */
 	sp_router_resolved_h done_cb;   /* sp_router_resolve: no request at all */
 	void *done_arg;
+	sp_proxy_located_h hop_done;    /* sp_router_locate_hop: one next hop */
+	void *hop_ctx;
 	sp_dns_trace_h trace;
 	void *trace_arg;
 	struct sp_timer budget;
@@ -253,8 +257,12 @@ struct lookup {
 	bool failed;                    /* a look-up failed or ran out of time */
 	bool running, waiting, done;
 	bool inside;                    /* within the call that started it */
-	int peer_target;                /* resolve(): the peer index of targets, or -1 */
 	size_t ntargets;
+	ptrdiff_t peer;                 /* the peer whose hosts are being added, or -1 */
+	size_t peer_host;               /* its next host */
+	size_t peer_added;
+	uint64_t peer_down;             /* its hosts the probes call down */
+	char peer_uri[SP_ENUM_URI_MAX + 1];
 
 	/* The Request-URI, as much of it as routing needs. */
 	bool tel, sips, for_us, numeric;
@@ -343,64 +351,117 @@ void sp_router_target_failed(struct sp_router *rt, uint32_t tag, const struct sp
 /* A configured peer's hosts, in order, one serial group each: the next is
  * tried only when the one before gave no answer (408, 503, timeout,
  * transport error). Numbers go as sip:+E164@domain;user=phone, unless ENUM
- * gave the URI (uri). Hosts marked down by the health probes are skipped
- * while another is up. Returns the number of targets added, or -1. */
-static int route_peer(struct lookup *lk, size_t pi, const char *uri_given)
+ * gave the URI (uri_given). A host given by name is located by RFC 3263
+ * (its addresses join the list there). Numeric hosts marked down by the
+ * health probes are left out while another host gave a target. When the
+ * peer's hosts are all in, the walk goes on with the next route. */
+static void route_peer(struct lookup *lk, size_t pi, const char *uri_given)
 {
-	struct sp_router *rt = lk->rt;
-	const struct sp_config_peer *peer = &rt->cfg->peers[pi];
+	const struct sp_config_peer *peer = &lk->rt->cfg->peers[pi];
 	const char *num = lk->num[0] ? lk->num : NULL;
-	char uri[256];
-	struct sp_proxy_target t;
-	int added = 0;
 
-	memset(&t, 0, sizeof(t));
-	t.flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN |
-		  (peer->trusted ? 0 : SP_PROXY_T_UNTRUSTED);
-	t.tag = SP_ROUTER_TAG_PEER + (uint32_t)pi;
+	lk->peer = (ptrdiff_t)pi;
+	lk->peer_host = 0;
+	lk->peer_added = 0;
+	lk->peer_down = 0;
+	lk->peer_uri[0] = '\0';
 	if (uri_given) {
-		t.uri = sp_str_cstr(uri_given);
+		snprintf(lk->peer_uri, sizeof(lk->peer_uri), "%s", uri_given);
 	} else if (num && num[0] == '+') {
 		const char *domain = peer->domain_count ? peer->domains[0] :
 				     peer->host_count ? peer->hosts[0].host : NULL;
 		bool v6 = domain && strchr(domain, ':');
-		if (domain) {
-			snprintf(uri, sizeof(uri), "sip:%s@%s%s%s;user=phone", num, v6 ? "[" : "",
-				 domain, v6 ? "]" : "");
-			t.uri = sp_str_cstr(uri);
-		}
+		if (domain)
+			snprintf(lk->peer_uri, sizeof(lk->peer_uri), "sip:%s@%s%s%s;user=phone", num,
+				 v6 ? "[" : "", domain, v6 ? "]" : "");
 	}
 	lk_trace(lk, "peer %s", peer->name);
-	for (int pass = 0; pass < 2 && added == 0; pass++) {
-		/* First pass: hosts believed up; second: all of them, since a
-		 * probe may be wrong and trying is better than refusing. */
-		for (size_t h = 0; h < peer->host_count; h++) {
-			const struct sp_config_host *host = &peer->hosts[h];
-			struct sp_dest dst;
-			if (!host->numeric) {
-				if (pass == 0)
-					lk_trace(lk, "  host %s: a name (peer hosts are given as addresses)",
-						 host->uri);
-				lk->unsupported = true;
-				continue;
-			}
-			if (pass == 0 && rt->host_up && !rt->host_up(rt->host_up_arg, pi, h)) {
-				lk_trace(lk, "  host %s: down (probes), tried only if none is up", host->uri);
-				continue;
-			}
-			memset(&dst, 0, sizeof(dst));
-			dst.proto = host->proto;
-			dst.addr = host->addr;
-			dst.listener = sp_config_peering_listener(rt->cfg, host->proto,
-								  host->addr.u.sa.sa_family);
-			t.dst = &dst;
-			t.group = lk->group++;
-			if (lk_add(lk, &t) != 0)
-				return -1;
-			added++;
-		}
+}
+
+static void peer_add(struct lookup *lk, enum sp_proto proto, const struct sp_sockaddr *addr)
+{
+	struct sp_router *rt = lk->rt;
+	const struct sp_config_peer *peer = &rt->cfg->peers[lk->peer];
+	struct sp_dest dst;
+	struct sp_proxy_target t;
+
+	memset(&t, 0, sizeof(t));
+	t.flags = SP_PROXY_T_FAILOVER | SP_PROXY_T_FOREIGN |
+		  (peer->trusted ? 0 : SP_PROXY_T_UNTRUSTED);
+	t.tag = SP_ROUTER_TAG_PEER + (uint32_t)lk->peer;
+	t.uri = sp_str_cstr(lk->peer_uri);
+	memset(&dst, 0, sizeof(dst));
+	dst.proto = proto;
+	dst.addr = *addr;
+	dst.listener = sp_config_peering_listener(rt->cfg, proto, addr->u.sa.sa_family);
+	t.dst = &dst;
+	t.group = lk->group++;
+	if (lk_add(lk, &t) != 0)
+		lk->failed = true;
+	lk->peer_added++;
+}
+
+static void lk_advance(struct lookup *lk);
+
+/* The addresses of a peer host given by name: its certificate names are
+ * expected of each (TLS), like those of the numeric hosts. */
+static void on_peer_located(void *arg, const struct sp_locate_result *res)
+{
+	struct lookup *lk = arg;
+	const struct sp_config_peer *peer = &lk->rt->cfg->peers[lk->peer];
+	lk->waiting = false;
+	if (res->status == SP_EAGAIN)
+		lk->failed = true;
+	for (size_t i = 0; i < res->n; i++) {
+		if (res->t[i].proto == SP_PROTO_TLS && lk->rt->tls_names && peer->san_count)
+			lk->rt->tls_names(lk->rt->tls_names_arg, &res->t[i].addr,
+					  (const char *const *)peer->san, peer->san_count);
+		peer_add(lk, res->t[i].proto, &res->t[i].addr);
 	}
-	return added;
+	lk->peer_host++;
+	lk_advance(lk);
+}
+
+static void locate_cb(struct lookup *lk, const char *host, uint16_t port, enum sp_proto proto,
+		      bool sips, sp_locate_h cb);
+
+/* The next host of the peer being added. */
+static void peer_step(struct lookup *lk)
+{
+	struct sp_router *rt = lk->rt;
+	const struct sp_config_peer *peer = &rt->cfg->peers[lk->peer];
+
+	while (lk->peer_host < peer->host_count) {
+		size_t h = lk->peer_host;
+		const struct sp_config_host *host = &peer->hosts[h];
+		if (!host->numeric) {
+			if (!rt->res) {
+				lk_trace(lk, "  host %s: a name, and no resolver", host->uri);
+				lk->unsupported = true;
+				lk->peer_host++;
+				continue;
+			}
+			locate_cb(lk, host->host, host->port, host->proto,
+				  strncmp(host->uri, "sips:", 5) == 0, on_peer_located);
+			return;
+		}
+		if (rt->host_up && !rt->host_up(rt->host_up_arg, lk->peer, h)) {
+			lk_trace(lk, "  host %s: down (probes), tried only if nothing else is", host->uri);
+			if (h < 64)
+				lk->peer_down |= 1ull << h;
+		} else {
+			peer_add(lk, host->proto, &host->addr);
+		}
+		lk->peer_host++;
+	}
+	/* Every host is believed down: try them all the same, since a probe
+	 * may be wrong and trying is better than refusing. */
+	for (size_t h = 0; lk->peer_added == 0 && h < peer->host_count && h < 64; h++)
+		if (lk->peer_down & (1ull << h))
+			peer_add(lk, peer->hosts[h].proto, &peer->hosts[h].addr);
+	lk->peer = -1;
+	lk->enum_uri[0] = '\0';
+	lk->route++;
 }
 
 /* A static peer entry that serves the number (longest prefix) or the
@@ -445,8 +506,6 @@ static uint32_t dns_tag(const char *domain)
 	return SP_ROUTER_TAG_DNS | (uint32_t)(sp_hash_case(domain, strlen(domain)) & 0x7fffffffu);
 }
 
-static void lk_advance(struct lookup *lk);
-
 /* Each step of a request's look-up in the debug log. */
 static void trace_log(void *arg, const char *line)
 {
@@ -482,6 +541,12 @@ static void on_located(void *arg, const struct sp_locate_result *res)
 				continue;
 			if (bad)
 				lk_trace(lk, "  %s failed lately: tried last", lt->host);
+			if (lt->proto == SP_PROTO_TLS && rt->tls_names) {
+				/* RFC 5922 section 4: the certificate names the SIP
+				 * domain. */
+				const char *names[] = { dom };
+				rt->tls_names(rt->tls_names_arg, &lt->addr, names, 1);
+			}
 			struct sp_dest dst;
 			memset(&dst, 0, sizeof(dst));
 			dst.proto = lt->proto;
@@ -506,17 +571,46 @@ static void on_located(void *arg, const struct sp_locate_result *res)
 	lk_advance(lk);
 }
 
-static void locate(struct lookup *lk, const char *host, uint16_t port, enum sp_proto proto,
-		   bool sips)
+static void locate_cb(struct lookup *lk, const char *host, uint16_t port, enum sp_proto proto,
+		      bool sips, sp_locate_h cb)
 {
 	struct sp_locate_req req = { .host = host, .port = port, .proto = proto, .sips = sips };
 	lk->waiting = true;
-	if (sp_locate_start(lk->rt->res, &req, on_located, lk, lk->trace, lk->trace_arg,
-			    &lk->lq) != 0) {
-		lk->waiting = false;
-		lk->failed = true;
-		lk->route++;
+	if (sp_locate_start(lk->rt->res, &req, cb, lk, lk->trace, lk->trace_arg, &lk->lq) != 0) {
+		/* As if it found nothing. */
+		struct sp_locate_result none = { .status = SP_EAGAIN };
+		cb(lk, &none);
 	}
+}
+
+static void locate(struct lookup *lk, const char *host, uint16_t port, enum sp_proto proto,
+		   bool sips)
+{
+	locate_cb(lk, host, port, proto, sips, on_located);
+}
+
+/* The addresses of a fixed next hop given by name: inside the trust
+ * domain like the route itself, tried in order. */
+static void on_route_located(void *arg, const struct sp_locate_result *res)
+{
+	struct lookup *lk = arg;
+	lk->waiting = false;
+	if (res->status == SP_EAGAIN)
+		lk->failed = true;
+	for (size_t i = 0; i < res->n; i++) {
+		struct sp_dest dst;
+		memset(&dst, 0, sizeof(dst));
+		dst.proto = res->t[i].proto;
+		dst.addr = res->t[i].addr;
+		dst.listener = -1;
+		struct sp_proxy_target t = { .dst = &dst, .group = lk->group++,
+					     .tag = SP_ROUTER_TAG_ROUTE };
+		if (lk_add(lk, &t) != 0)
+			lk->failed = true;
+	}
+	lk->peer_uri[0] = '\0';
+	lk->route++;
+	lk_advance(lk);
 }
 
 /* Where the URI that ENUM gave goes: a peer serving its domain, else
@@ -547,10 +641,8 @@ static void on_enum(void *arg, const struct sp_enum_query_result *res)
 	snprintf(host, sizeof(host), "%.*s", (int)u.host.len, u.host.p);
 	ptrdiff_t pi = peer_for(lk->rt->cfg, NULL, host);
 	if (pi >= 0) {
-		if (route_peer(lk, (size_t)pi, lk->enum_uri) < 0)
-			lk->failed = true;
-		lk->enum_uri[0] = '\0';
-		lk->route++;
+		lk_trace(lk, "  %s: domain of peer %s", host, lk->rt->cfg->peers[pi].name);
+		route_peer(lk, (size_t)pi, lk->enum_uri);
 	} else if (lk->rt->is_ours && lk->rt->is_ours(lk->rt->is_ours_arg, u.host)) {
 		/* The tree names this provider: the number is ours after all,
 		 * and no local user has it. */
@@ -575,6 +667,10 @@ static void lk_step(struct lookup *lk)
 	struct sp_router *rt = lk->rt;
 	const struct sp_config_route *ro;
 
+	if (lk->peer >= 0) {
+		peer_step(lk);
+		return;
+	}
 	if (lk->route >= rt->cfg->route_count) {
 		lk->done = true;
 		return;
@@ -591,6 +687,21 @@ static void lk_step(struct lookup *lk)
 		struct sp_uri tu;
 		struct sp_dest dst;
 		lk_trace(lk, "route %zu: %s", lk->route + 1, ro->target);
+		if (sp_uri_parse(sp_str_cstr(ro->target), &tu) == 0 &&
+		    tu.host_type == SP_HOST_NAME && rt->res && tu.host.len < sizeof(lk->peer_uri)) {
+			/* A next hop given by name: RFC 3263 finds its addresses. */
+			struct sp_str tp;
+			enum sp_proto proto = 0;
+			if (sp_uri_param(&tu, "transport", &tp) == 0)
+				proto = sp_str_caseeq_c(tp, "tcp") ? SP_PROTO_TCP :
+					sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS : SP_PROTO_UDP;
+			/* peer_uri holds the name while it is located. */
+			snprintf(lk->peer_uri, sizeof(lk->peer_uri), "%.*s", (int)tu.host.len,
+				 tu.host.p);
+			locate_cb(lk, lk->peer_uri, tu.port, proto, tu.scheme_id == SP_URI_SIPS,
+				  on_route_located);
+			return;
+		}
 		if (sp_uri_parse(sp_str_cstr(ro->target), &tu) != 0 ||
 		    sp_proxy_uri_dest(&tu, &dst) != 0) {
 			lk->unsupported = true;
@@ -605,9 +716,7 @@ static void lk_step(struct lookup *lk)
 	}
 	case SP_CONFIG_TO_PEER:
 		lk_trace(lk, "route %zu: peer:%s", lk->route + 1, rt->cfg->peers[ro->peer].name);
-		if (route_peer(lk, ro->peer, NULL) < 0)
-			lk->failed = true;
-		lk->route++;
+		route_peer(lk, ro->peer, NULL);
 		return;
 	case SP_CONFIG_TO_ENUM: {
 		lk_trace(lk, "route %zu: enum", lk->route + 1);
@@ -621,9 +730,7 @@ static void lk_step(struct lookup *lk)
 		if (pi >= 0) {
 			lk_trace(lk, "  %s: static number range of peer %s", lk->num,
 				 rt->cfg->peers[pi].name);
-			if (route_peer(lk, (size_t)pi, NULL) < 0)
-				lk->failed = true;
-			lk->route++;
+			route_peer(lk, (size_t)pi, NULL);
 			return;
 		}
 		if (!rt->res || lk->ntrees == 0) {
@@ -652,9 +759,7 @@ static void lk_step(struct lookup *lk)
 		ptrdiff_t pi = peer_for(rt->cfg, NULL, lk->host);
 		if (pi >= 0) {
 			lk_trace(lk, "  %s: domain of peer %s", lk->host, rt->cfg->peers[pi].name);
-			if (route_peer(lk, (size_t)pi, NULL) < 0)
-				lk->failed = true;
-			lk->route++;
+			route_peer(lk, (size_t)pi, NULL);
 			return;
 		}
 		if (!rt->res && !lk->numeric) {
@@ -703,7 +808,9 @@ static uint16_t lk_status(const struct lookup *lk)
 static void lk_finish(struct lookup *lk)
 {
 	uint16_t status = lk_status(lk);
-	if (lk->done_cb) {
+	if (lk->hop_done) {
+		lk->hop_done(lk->hop_ctx, NULL);
+	} else if (lk->done_cb) {
 		lk->done_cb(lk->done_arg, status);
 	} else if (lk->pp) {
 		if (status)
@@ -770,7 +877,7 @@ static struct lookup *lk_new(struct sp_router *rt, uint64_t fed_mask)
 		return NULL;
 	lk->rt = rt;
 	lk->fed_mask = fed_mask;
-	lk->peer_target = -1;
+	lk->peer = -1;
 	sp_timer_init(&lk->budget);
 	lk_trees(lk);
 	lk->next = rt->lookups;
@@ -903,6 +1010,62 @@ int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mas
 	return 0;
 }
 
+/* The address of a next hop given by name: the first that RFC 3263 gives
+ * (a request in a dialog has one remote target, not a failover list). */
+static void on_hop_located(void *arg, const struct sp_locate_result *res)
+{
+	struct lookup *lk = arg;
+	struct sp_router *rt = lk->rt;
+	sp_proxy_located_h done = lk->hop_done;
+	lk->waiting = false;
+	lk->done = true;
+	lk->hop_done = NULL;
+	if (res->n) {
+		struct sp_dest dst;
+		memset(&dst, 0, sizeof(dst));
+		dst.proto = res->t[0].proto;
+		dst.addr = res->t[0].addr;
+		dst.listener = -1;
+		if (dst.proto == SP_PROTO_TLS && rt->tls_names) {
+			const char *names[] = { lk->host };
+			rt->tls_names(rt->tls_names_arg, &dst.addr, names, 1);
+		}
+		done(lk->hop_ctx, &dst);
+	} else {
+		done(lk->hop_ctx, NULL);
+	}
+	if (!lk->inside)
+		lk_free(lk);
+}
+
+void sp_router_locate_hop(struct sp_router *rt, const struct sp_proxy_hop_name *hop,
+			  sp_proxy_located_h done, void *ctx)
+{
+	struct lookup *lk;
+	if (!rt->res || hop->host.len == 0 || hop->host.len >= SP_DNS_NAME_MAX ||
+	    !(lk = lk_new(rt, 0))) {
+		done(ctx, NULL);
+		return;
+	}
+	lk->hop_done = done;
+	lk->hop_ctx = ctx;
+	snprintf(lk->host, sizeof(lk->host), "%.*s", (int)hop->host.len, hop->host.p);
+	snprintf(lk->cid, sizeof(lk->cid), "next hop %.80s", lk->host);
+	if (sp_log_enabled(SP_LOG_DEBUG)) {
+		lk->trace = trace_log;
+		lk->trace_arg = lk;
+	}
+	lk->inside = true;
+	locate_cb(lk, lk->host, hop->port, hop->proto, hop->sips, on_hop_located);
+	lk->inside = false;
+	if (lk->done) {
+		lk_free(lk);
+		return;
+	}
+	if (rt->timers && rt->budget_ms)
+		sp_timer_start(rt->timers, &lk->budget, sp_now_ms() + rt->budget_ms, on_budget, lk);
+}
+
 void sp_router_set_dns(struct sp_router *rt, struct sp_resolver *res, struct sp_timers *timers,
 		       uint32_t budget_ms)
 {
@@ -916,6 +1079,12 @@ void sp_router_set_ours(struct sp_router *rt, bool (*is_ours)(void *arg, struct 
 {
 	rt->is_ours = is_ours;
 	rt->is_ours_arg = arg;
+}
+
+void sp_router_set_tls_names(struct sp_router *rt, sp_router_tls_names_h h, void *arg)
+{
+	rt->tls_names = h;
+	rt->tls_names_arg = arg;
 }
 
 const struct sp_router_stats *sp_router_stats(const struct sp_router *rt)
@@ -933,7 +1102,9 @@ void sp_router_shutdown(struct sp_router *rt)
 		struct lookup *lk = rt->lookups;
 		sp_enum_query_cancel(&lk->eq);
 		sp_locate_cancel(&lk->lq);
-		if (lk->done_cb)
+		if (lk->hop_done)
+			lk->hop_done(lk->hop_ctx, NULL);
+		else if (lk->done_cb)
 			lk->done_cb(lk->done_arg, 503);
 		else if (lk->pp)
 			sp_proxy_reply_later(lk->pp, 503, "Routing restarted", ra, 1);

@@ -64,6 +64,13 @@ void sp_router_set_dns(struct sp_router *rt, struct sp_resolver *res, struct sp_
 void sp_router_set_ours(struct sp_router *rt, bool (*is_ours)(void *arg, struct sp_str host),
 			void *arg);
 
+/* TLS targets the walk found through DNS: the certificate names to expect
+ * of addr (a peer's certificate.san; the SIP domain for others, RFC 5922).
+ * The daemon passes them to sp_transport_tls_expect. */
+typedef void (*sp_router_tls_names_h)(void *arg, const struct sp_sockaddr *addr,
+				      const char *const *names, size_t n);
+void sp_router_set_tls_names(struct sp_router *rt, sp_router_tls_names_h h, void *arg);
+
 /* The proxy's target_failed: a target found through DNS that gave no
  * answer or a 503 is tried last for that domain for 30 s. */
 void sp_router_target_failed(struct sp_router *rt, uint32_t tag, const struct sp_dest *dst,
@@ -104,6 +111,12 @@ uint16_t sp_router_route(struct sp_router *rt, struct sp_proxy_req *r, uint64_t 
 typedef void (*sp_router_resolved_h)(void *arg, uint16_t status);
 int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mask,
 		      sp_dns_trace_h trace, void *trace_arg, sp_router_resolved_h done, void *arg);
+
+/* The proxy's locate(): the address of a next hop given by name (the
+ * remote target or Route of a dialog, a contact), by RFC 3263; done gets
+ * NULL when there is none (or no resolver). */
+void sp_router_locate_hop(struct sp_router *rt, const struct sp_proxy_hop_name *hop,
+			  sp_proxy_located_h done, void *ctx);
 
 /* Ends every walk still waiting for DNS: each forwards what it found so
  * far, or answers 503 (a reload, a stop). sp_router_destroy does it too. */

@@ -456,6 +456,31 @@ static void test_wrong_type(void **state)
 	expect_error("- a\n", 1, 1, "must be a mapping");
 }
 
+/* enum: one resolver or a list of them, budget and cache size, with
+ * errors at their place. */
+static void test_enum_resolvers(void **state)
+{
+	struct sp_config *cfg = load_ok("listen: [udp://127.0.0.1:5060]\n"
+					"enum:\n  resolver: [\"127.0.0.1:5353\", \"[::1]:53\"]\n"
+					"  budget_ms: 2500\n  cache_size: 0\n");
+	assert_true(cfg->enum_.has_resolver);
+	assert_int_equal(cfg->enum_.resolver_count, 2);
+	check_addr(&cfg->enum_.resolvers[0], AF_INET, "127.0.0.1", 5353);
+	check_addr(&cfg->enum_.resolver, AF_INET, "127.0.0.1", 5353);
+	check_addr(&cfg->enum_.resolvers[1], AF_INET6, "::1", 53);
+	assert_int_equal(cfg->enum_.budget_ms, 2500);
+	assert_int_equal(cfg->enum_.cache_size, 0);
+	sp_config_free(cfg);
+	cfg = load_ok("listen: [udp://127.0.0.1:5060]\n");
+	assert_int_equal(cfg->enum_.resolver_count, 0);
+	assert_int_equal(cfg->enum_.budget_ms, 3000);
+	assert_int_equal(cfg->enum_.cache_size, 10000);
+	sp_config_free(cfg);
+	expect_error("listen: [udp://127.0.0.1:5060]\nenum: { resolver: [\"127.0.0.1:53\", \"nope\"] }\n",
+		     2, 36, "enum.resolver[1]: bad address \"nope\"");
+	expect_error("listen: [udp://127.0.0.1:5060]\nenum: { budget_ms: 0 }\n", 2, 20, "budget_ms");
+}
+
 static void test_bad_listen_uri(void **state)
 {
 	(void)state;
@@ -873,6 +898,7 @@ int main(void)
 		cmocka_unit_test(test_default_is_example),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_enum_resolvers),
 		cmocka_unit_test(test_bad_listen_uri),
 		cmocka_unit_test(test_bad_peer_and_route_uris),
 		cmocka_unit_test(test_bad_cidr),

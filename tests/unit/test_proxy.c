@@ -80,6 +80,13 @@ struct fx {
 	int ntg;
 	bool identity;   /* the hook asserts alice's identity (RFC 3325) */
 	int nhook;
+	/* locate(): "callee.test" is the callee's socket; async keeps the
+	 * answer until the test gives it (hop_give). */
+	bool hop_async;
+	int nlocate;
+	sp_proxy_located_h hop_done;
+	void *hop_ctx;
+	char hop_host[64];
 	struct got got[NGOT];
 	int ngot;
 	char str[8][1024]; /* rotating NUL-terminated copies for assertions */
@@ -145,6 +152,44 @@ static int on_request(void *arg, struct sp_proxy_req *r)
 	return 0;
 }
 
+static void hop_answer(struct fx *f, const char *host, sp_proxy_located_h done, void *ctx)
+{
+	struct sp_dest dst;
+	memset(&dst, 0, sizeof(dst));
+	dst.proto = SP_PROTO_UDP;
+	dst.listener = -1;
+	if (strcmp(host, "callee.test") != 0) {
+		done(ctx, NULL);
+		return;
+	}
+	assert_int_equal(sp_sockaddr_from_host(sp_str_cstr("127.0.0.1"), f->callee.port, &dst.addr), 0);
+	done(ctx, &dst);
+}
+
+static void on_locate(void *arg, const struct sp_proxy_hop_name *hop, sp_proxy_located_h done,
+		      void *ctx)
+{
+	struct fx *f = arg;
+	f->nlocate++;
+	snprintf(f->hop_host, sizeof(f->hop_host), "%.*s", (int)hop->host.len, hop->host.p);
+	if (f->hop_async) {
+		assert_null(f->hop_done);
+		f->hop_done = done;
+		f->hop_ctx = ctx;
+		return;
+	}
+	hop_answer(f, f->hop_host, done, ctx);
+}
+
+/* The answer the async locate() kept. */
+static void hop_give(struct fx *f)
+{
+	sp_proxy_located_h done = f->hop_done;
+	assert_non_null(done);
+	f->hop_done = NULL;
+	hop_answer(f, f->hop_host, done, f->hop_ctx);
+}
+
 static void on_peer(int fd, unsigned events, void *arg)
 {
 	struct peer *p = arg;
@@ -196,7 +241,7 @@ static int setup_n(void **state, size_t nls)
 {
 	static const struct sp_transport_h th = { .rx = tp_rx, .send_error = tp_send_error };
 	static const struct sp_txn_ops xo = { .send = txn_send, .now = txn_now };
-	static const struct sp_proxy_h ph = { .request = on_request };
+	static const struct sp_proxy_h ph = { .request = on_request, .locate = on_locate };
 	static const char *const hosts[] = { "127.0.0.1", "127.0.0.2" };
 	struct fx *f = calloc(1, sizeof(*f));
 	bool first_peering = setup_peering_first;
@@ -718,6 +763,77 @@ static void test_loose_route_one_line(void **state)
 	struct got *ok = expect_resp(f, &f->caller, 200, 100);
 	assert_int_equal(via_count(ok), 1);
 	assert_string_equal(cs(f, sp_msg_via(ok->m)->branch), "z9hG4bKbye1");
+}
+
+/* Next hops given by name (RFC 3263 through the locate hook): a target
+ * waits for its address, in parallel with the 100 Trying; an in-dialog
+ * request's remote target too; an ACK goes on only when the address is
+ * known at once, and otherwise warms the cache for the next one. */
+static void test_name_next_hop(void **state)
+{
+	struct fx *f = *state;
+	f->hop_async = true;
+	add_target(f, "sip:bob@callee.test", 0);
+	send_tmpl(f, &f->caller, INVITE_TO_BOB("Max-Forwards: 70\n"));
+	expect_resp(f, &f->caller, 100, 100);
+	assert_int_equal(f->nlocate, 1);
+	assert_string_equal(f->hop_host, "callee.test");
+	expect_nothing(f, &f->callee, 100);
+	hop_give(f);
+	struct got *g = expect_req(f, &f->callee, SP_METHOD_INVITE);
+	assert_string_equal(cs(f, g->m->ruri_raw), "sip:bob@callee.test");
+	respond(f, &f->callee, g, 486, "Busy Here");
+	expect_resp(f, &f->caller, 486, 200);
+
+	/* A name nobody knows: 503 upstream ("not found" turns into 500
+	 * like any 503, RFC 3261 16.7 step 6). */
+	f->hop_async = false;
+	f->ntg = 0;
+	add_target(f, "sip:bob@nowhere.test", 0);
+	send_tmpl(f, &f->caller, "INVITE sip:bob@127.0.0.1:$P SIP/2.0\n"
+				 "Via: SIP/2.0/UDP 127.0.0.1:$U;branch=z9hG4bKcaller2;rport\n"
+				 "From: <sip:alice@127.0.0.1>;tag=alice2\n"
+				 "To: <sip:bob@127.0.0.1>\n"
+				 "Call-ID: call-2@test\n"
+				 "CSeq: 1 INVITE\n"
+				 "Max-Forwards: 70\n"
+				 "Content-Length: 0\n\n");
+	struct got *r = expect_resp(f, &f->caller, 500, 200);
+	assert_int_equal(r->m->status, 500);
+}
+
+static void test_name_in_dialog(void **state)
+{
+	struct fx *f = *state;
+	f->hop_async = true;
+	send_tmpl(f, &f->caller, BYE("sip:bob@callee.test", "Route: <sip:127.0.0.1:$P;lr;sp=$T>\n"));
+	pump(f, 100);
+	assert_int_equal(f->nlocate, 1);
+	hop_give(f);
+	struct got *g = expect_req(f, &f->callee, SP_METHOD_BYE);
+	assert_string_equal(cs(f, g->m->ruri_raw), "sip:bob@callee.test");
+	assert_int_equal(f->nhook, 0);
+
+	/* The ACK of a 2xx: the first is dropped while its look-up runs (the
+	 * 2xx would come again), the second goes on at once. */
+	static const char ack[] = "ACK sip:bob@callee.test SIP/2.0\n"
+				  "Via: SIP/2.0/UDP 127.0.0.1:$U;branch=z9hG4bKack1;rport\n"
+				  "Max-Forwards: 70\n"
+				  "Route: <sip:127.0.0.1:$P;lr;sp=$T>\n"
+				  "From: <sip:alice@127.0.0.1>;tag=alice1\n"
+				  "To: <sip:bob@127.0.0.1>;tag=bob1\n"
+				  "Call-ID: call-1@test\n"
+				  "CSeq: 1 ACK\n"
+				  "Content-Length: 0\n\n";
+	send_tmpl(f, &f->caller, ack);
+	expect_nothing(f, &f->callee, 150);
+	assert_int_equal(f->nlocate, 2);
+	hop_give(f); /* late: only frees what waited */
+	f->hop_async = false;
+	send_tmpl(f, &f->caller, ack);
+	g = expect_req(f, &f->callee, SP_METHOD_ACK);
+	assert_string_equal(cs(f, g->m->ruri_raw), "sip:bob@callee.test");
+	assert_int_equal(f->nlocate, 3);
 }
 
 /* Trust domain: the identity the caller claimed is replaced by the one the
@@ -1298,6 +1414,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invite_record_route_stacked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invite_double_record_route, setup2, teardown),
 		cmocka_unit_test_setup_teardown(test_loose_route_one_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_next_hop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_in_dialog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loose_route_two_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_only_self, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strict_router, setup, teardown),

@@ -181,7 +181,7 @@ static int setup_n(void **state, size_t max_entries)
 	memset(&sa, 0, sizeof(sa));
 	memcpy(&sa.u.in, &f->srv.addr, sizeof(f->srv.addr));
 	sa.len = sizeof(f->srv.addr);
-	struct sp_resolver_cfg rc = { .server = &sa, .timeout_ms = 300, .max_entries = max_entries };
+	struct sp_resolver_cfg rc = { .servers = &sa, .nservers = 1, .timeout_ms = 300, .max_entries = max_entries };
 	assert_int_equal(sp_resolver_create(f->loop, &rc, &f->res), 0);
 	sp_timer_init(&f->stop);
 	*state = f;
