@@ -274,6 +274,11 @@ struct lookup {
 	const char *trees[32];          /* ENUM suffixes, private first */
 	size_t ntrees;
 	char enum_uri[SP_ENUM_URI_MAX + 1]; /* the URI ENUM gave, while it is located */
+	bool loc_pending;               /* lk_step locates loc_host next */
+	char loc_host[SP_DNS_NAME_MAX];
+	uint16_t loc_port;
+	enum sp_proto loc_proto;
+	bool loc_sips;
 	char cid[96];                   /* Call-ID, for the log */
 };
 
@@ -656,7 +661,14 @@ static void on_enum(void *arg, const struct sp_enum_query_result *res)
 			proto = sp_str_caseeq_c(tp, "tcp") ? SP_PROTO_TCP :
 				sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS :
 				sp_str_caseeq_c(tp, "udp") ? SP_PROTO_UDP : 0;
-		locate(lk, host, u.port, proto, u.scheme_id == SP_URI_SIPS);
+		/* Callbacks only record and move the state on: lk_step starts
+		 * the next job (a job that ends at once would otherwise finish
+		 * the walk under this callback's feet). */
+		snprintf(lk->loc_host, sizeof(lk->loc_host), "%s", host);
+		lk->loc_port = u.port;
+		lk->loc_proto = proto;
+		lk->loc_sips = u.scheme_id == SP_URI_SIPS;
+		lk->loc_pending = true;
 	}
 	lk_advance(lk);
 }
@@ -667,6 +679,11 @@ static void lk_step(struct lookup *lk)
 	struct sp_router *rt = lk->rt;
 	const struct sp_config_route *ro;
 
+	if (lk->loc_pending) {
+		lk->loc_pending = false;
+		locate(lk, lk->loc_host, lk->loc_port, lk->loc_proto, lk->loc_sips);
+		return;
+	}
 	if (lk->peer >= 0) {
 		peer_step(lk);
 		return;
