@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # enum.sh: the LUF and LRF on real DNS. An authoritative NSD on 127.0.0.30:5353 serves the
 # zones of tests/integration/dns/: a public ENUM tree (e164.arpa), the private tree of
-# federation "nordic" (e164.nordic.test), the SIP domains under test. (NAPTR, SRV, A) and
-# ttl.test (an A record that lives 2 s). Provider A (sipeer, ssp-a.test, udp and tcp
+# federation "nordic" (e164.nordic.test), the SIP domains under "test." (NAPTR, SRV, A) and
+# ttl.test (an A record that lives 2 s; the check shows that new data is used once the TTL
+# has passed, not that the cache holds the old one before). Provider A (sipeer, ssp-a.test, udp and tcp
 # 127.0.0.31:5060) is a member of nordic and routes E.164 numbers by ENUM, everything else by
 # RFC 3263. A phone on 127.0.0.40 (SIPp, a trusted source of A) places one call at a time;
 # SIPp callees listen on the addresses the zones name, and each call must land on the one
@@ -26,6 +27,8 @@
 # its INVITE gets 503 within 6 s, and S still answers OPTIONS.
 # sipeerctl resolve (A's configuration) shows the private-tree target of +4731000001, the
 # SRV order of b.test, and fails for the number in no tree.
+# A provider that dies is reported with its sanitizer report and started again, so that one
+# crash does not hide the later checks.
 . "$(dirname "$0")/lib.sh"
 [ -n "$it_nsd_bin" ] || { echo "SKIP $it_name: nsd not installed (scripts/setup installs it)"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP $it_name: python3 not installed"; exit 77; }
