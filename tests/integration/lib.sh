@@ -192,3 +192,128 @@ it_done() {
   [ "$it_failed" -eq 0 ] && { echo "PASS $it_name"; exit 0; }
   exit 1
 }
+
+# ---- DNS: an authoritative NSD on loopback, a DNS black hole ----
+# it_nsd_start DIR ADDR PORT ZONEFILE...: copies the zone files into DIR (each
+# NAME.zone serves zone NAME), writes DIR/nsd.conf (no chroot, no database, its own pid,
+# zone list and xfrd files in DIR, one server process, no remote control, only ADDR@PORT),
+# starts `nsd -d` in the background (log in DIR/nsd.log, PID in it_nsd_pid, stopped at exit)
+# and waits (at most 10 s) until it answers for the first zone's SOA. Returns 1 when it does
+# not. it_nsd_dir, it_nsd_server (ADDR:PORT) name it for the helpers below.
+it_nsd_pid= it_nsd_dir= it_nsd_server= it_nsd_zone1=
+it_nsd_bin=$(command -v nsd 2>/dev/null || { [ -x /usr/sbin/nsd ] && echo /usr/sbin/nsd; })
+it_nsd_start() {
+  local dir=$1 addr=$2 port=$3 z name; shift 3
+  mkdir -p "$dir" || return 1
+  it_nsd_dir=$dir it_nsd_server=$addr:$port it_nsd_zone1=
+  {
+    printf 'server:\n  ip-address: %s@%s\n  port: %s\n' "$addr" "$port" "$port"
+    printf '  server-count: 1\n  username: ""\n  chroot: ""\n  database: ""\n'
+    printf '  zonesdir: "%s"\n  zonelistfile: "%s/zone.list"\n' "$dir" "$dir"
+    printf '  xfrdfile: "%s/xfrd.state"\n  xfrdir: "%s"\n  pidfile: "%s/nsd.pid"\n' "$dir" "$dir" "$dir"
+    printf '  logfile: "%s/nsd.log"\n  verbosity: 1\n  do-ip6: no\n  hide-version: yes\n' "$dir"
+    printf '  tcp-count: 20\n  zonefiles-check: yes\n  zonefiles-write: 0\n'
+    printf 'remote-control:\n  control-enable: no\n'
+  } >"$dir/nsd.conf"
+  for z in "$@"; do
+    name=$(basename "$z" .zone)
+    [ -n "$it_nsd_zone1" ] || it_nsd_zone1=$name
+    cp "$z" "$dir/$name.zone" || return 1
+    printf 'zone:\n  name: "%s"\n  zonefile: "%s.zone"\n' "$name" "$name" >>"$dir/nsd.conf"
+  done
+  it_nsd_launch
+}
+it_nsd_launch() {
+  echo "==== start $(date +%T.%N)" >>"$it_nsd_dir/nsd.log"
+  "$it_nsd_bin" -d -c "$it_nsd_dir/nsd.conf" >>"$it_nsd_dir/nsd.log" 2>&1 &
+  it_nsd_pid=$!
+  it_pids+=("$it_nsd_pid")
+  for _ in $(seq 50); do
+    kill -0 "$it_nsd_pid" 2>/dev/null || return 1
+    it_dnsq --timeout 0.3 "$it_nsd_zone1" SOA 2>/dev/null | grep -q "^rcode NOERROR aa" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+# it_dnsq ARGS...: dnsq.py against the test's NSD (see dnsq.py: NAME [TYPE], --tcp...).
+it_dnsq() {
+  python3 "$it_src/tests/integration/dnsq.py" --server "$it_nsd_server" "$@"
+}
+# it_nsd_zone ZONE: the path of NSD's copy of zone ZONE (rewrite it, then it_nsd_reload).
+it_nsd_zone() { echo "$it_nsd_dir/$1.zone"; }
+# it_nsd_reload: NSD reads again the zone files whose modification time changed (SIGHUP to
+# its PID). Every zone file is first given a modification time later than any it had, so a
+# rewrite within the same second as the last load counts as a change.
+it_nsd_reload() {
+  local f t=$(($(date +%s) + 1))
+  for f in "$it_nsd_dir"/*.zone; do
+    [ "$(stat -c %Y "$f")" -ge "$t" ] && t=$(($(stat -c %Y "$f") + 1))
+  done
+  touch -d "@$t" "$it_nsd_dir"/*.zone
+  kill -HUP "$it_nsd_pid" 2>/dev/null
+}
+# it_nsd_wait SECONDS NAME TYPE REGEX: waits until NSD's answer to NAME TYPE has a line
+# matching REGEX (grep -E); returns 1 after SECONDS.
+it_nsd_wait() {
+  local end=$((SECONDS + $1))
+  while :; do
+    it_dnsq --timeout 0.5 "$2" "$3" 2>/dev/null | grep -qE "$4" && return 0
+    [ $SECONDS -ge $end ] && return 1
+    sleep 0.1
+  done
+}
+# it_nsd_stop: SIGTERM to NSD, wait at most 5 s, then SIGKILL.
+it_nsd_stop() {
+  [ -n "$it_nsd_pid" ] || return 0
+  kill -TERM "$it_nsd_pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$it_nsd_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$it_nsd_pid" 2>/dev/null
+  wait "$it_nsd_pid" 2>/dev/null
+  it_nsd_pid=
+}
+# it_nsd_restart: stops NSD and starts it again on the same configuration and zone files
+# (waits until it answers, as it_nsd_start).
+it_nsd_restart() {
+  it_nsd_stop
+  it_nsd_launch
+}
+
+# it_dns_blackhole ADDR PORT SECONDS: a DNS server that never answers: it reads UDP
+# queries and accepts TCP connections on ADDR:PORT and says nothing, for at most SECONDS.
+# Its PID is in it_blackhole_pid (stopped at exit); returns once it is bound (at most 5 s).
+# Each query and connection is logged ("udp query from ADDR:PORT", "tcp connection from
+# ADDR:PORT") to $it_tmp/blackhole-ADDR.log.
+it_dns_blackhole() {
+  python3 - "$1" "$2" "$3" >"$it_tmp/blackhole-$1.log" 2>&1 <<'PY' &
+import select, socket, sys, time
+addr, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((addr, port))
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind((addr, port))
+t.listen(16)
+print("bound", flush=True)
+socks, n, end = [u, t], 0, time.monotonic() + limit
+while time.monotonic() < end:
+    r, _, _ = select.select(socks, [], [], 0.5)
+    for s in r:
+        if s is u:
+            _, src = u.recvfrom(65535); n += 1
+            print("udp query from %s:%d" % src, flush=True)
+        elif s is t:
+            c, src = t.accept(); socks.append(c); n += 1
+            print("tcp connection from %s:%d" % src, flush=True)
+        elif not s.recv(65535):
+            socks.remove(s); s.close()
+print("queries and connections swallowed: %d" % n, flush=True)
+PY
+  it_blackhole_pid=$!
+  it_pids+=("$it_blackhole_pid")
+  for _ in $(seq 50); do
+    grep -q "^bound" "$it_tmp/blackhole-$1.log" 2>/dev/null && return 0
+    kill -0 "$it_blackhole_pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
