@@ -1894,49 +1894,81 @@ static void handle_new(struct sp_proxy *p, struct sp_txn *st, struct sp_msg *m,
 	sp_proxy_reply(&r, err == SP_E2BIG ? 503 : 500, NULL, NULL, 0);
 }
 
-/* The next hop of an ACK given by name: forwarded only when the address
- * is known at once (the cache); otherwise the look-up goes on and warms
- * the cache for the ACK of the next 2xx retransmission. */
+/* The next hop of an ACK given by name. Known at once (the cache): it
+ * goes on. Otherwise the ACK is copied and goes on when the address is
+ * found (a retransmitted 2xx may bring another copy meanwhile, which the
+ * receiver absorbs). */
 struct ack_wait {
+	struct sp_proxy *p;
 	bool inside, done, found;
 	struct sp_dest dst;
+	bool adjust;
+	char *buf;           /* the deferred ACK, as received */
+	size_t len;
+	struct sp_rx rx;
 };
+
+static void forward_ack_to(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx,
+			   const struct sp_dest *known);
 
 static void on_ack_hop(void *ctx, const struct sp_dest *dst)
 {
 	struct ack_wait *aw = ctx;
-	if (!aw->inside) {
-		free(aw); /* too late for that ACK */
+	if (aw->inside) {
+		aw->done = true;
+		if (dst) {
+			aw->found = true;
+			aw->dst = *dst;
+		}
 		return;
 	}
-	aw->done = true;
-	if (dst) {
-		aw->found = true;
-		aw->dst = *dst;
-	}
+	struct sp_msg *m = dst && aw->len ? malloc(sizeof(*m)) : NULL;
+	struct sp_sip_error err;
+	if (m && sp_msg_parse(m, aw->buf, aw->len,
+			      aw->rx.src.proto == SP_PROTO_UDP ? SP_PARSE_DATAGRAM : 0, &err) == 0)
+		forward_ack_to(aw->p, m, &aw->rx, dst);
+	else
+		aw->p->stats.drops_no_route++;
+	free(m);
+	free(aw->buf);
+	free(aw);
 }
 
-static bool ack_hop(struct sp_proxy *p, struct sp_msg *m, const struct route_prep *rp,
-		    const struct target *t, struct sp_dest *dst)
+/* 1: dst is known; 0: the ACK waits for it (or there is none). */
+static int ack_hop(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx,
+		   const struct route_prep *rp, const struct target *t, struct sp_dest *dst)
 {
 	struct sp_uri u;
 	struct sp_proxy_hop_name hn;
-	bool adjust, ok = false;
+	bool adjust;
 	if (hop_uri(m, rp, t->uri || t->route ? t : NULL, &u, &adjust) != 0 || !hop_name(&u, &hn))
-		return false;
+		return 0;
 	struct ack_wait *aw = calloc(1, sizeof(*aw));
 	if (!aw)
-		return false;
+		return 0;
+	aw->p = p;
 	aw->inside = true;
 	p->h.locate(p->arg, &hn, on_ack_hop, aw);
 	aw->inside = false;
-	if (!aw->done)
-		return false; /* on_ack_hop frees it later */
-	if (aw->found) {
+	if (!aw->done) {
+		/* On its way: keep the ACK for on_ack_hop. */
+		if (!(aw->buf = malloc(m->len))) {
+			aw->len = 0; /* on_ack_hop finds nothing to parse */
+			return 0;
+		}
+		memcpy(aw->buf, m->buf, m->len);
+		aw->len = m->len;
+		aw->rx = *rx;
+		aw->rx.buf = aw->buf;
+		aw->rx.len = aw->len;
+		aw->rx.tls = NULL;
+		return 0;
+	}
+	int ok = aw->found;
+	if (ok) {
 		*dst = aw->dst;
 		if (adjust && rp->out_li >= 0 && rp->out_proto == dst->proto)
 			dst->listener = rp->out_li;
-		ok = true;
 	}
 	free(aw);
 	return ok;
@@ -1945,7 +1977,8 @@ static bool ack_hop(struct sp_proxy *p, struct sp_msg *m, const struct route_pre
 /* The ACK of a 2xx is its own transaction end to end: forward it
  * statelessly along the route set (16.11), with a branch derived from the
  * incoming one so a retransmitted ACK looks the same downstream. */
-static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx)
+static void forward_ack_to(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx,
+			   const struct sp_dest *known)
 {
 	struct route_prep rp;
 	struct sp_dest dst;
@@ -1970,13 +2003,13 @@ static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx
 	hide_open(p, m, &rp, rx->role == SP_ROLE_PEERING, ack_uri, ack_route, sizeof(ack_uri));
 	ack_t.uri = ack_uri[0] ? ack_uri : NULL;
 	ack_t.route = ack_route[0] ? ack_route : NULL;
-	int err = next_hop(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst);
-	if (err == SP_ENOENT && p->h.locate && !ack_hop(p, m, &rp, &ack_t, &dst))
-		return; /* dropped until the name is known: the 2xx comes again */
-	else if (err != 0 && err != SP_ENOENT) {
-		p->stats.drops_no_route++;
-		return;
-	} else if (err == SP_ENOENT && !p->h.locate) {
+	int err = known ? 0 : next_hop(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst);
+	if (known) {
+		dst = *known;
+	} else if (err == SP_ENOENT && p->h.locate) {
+		if (!ack_hop(p, m, rx, &rp, &ack_t, &dst))
+			return; /* it goes on from on_ack_hop, or nowhere */
+	} else if (err != 0) {
 		p->stats.drops_no_route++;
 		return;
 	}
@@ -1986,6 +2019,11 @@ static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx
 			  rx->src.listener, branch, true, NULL, rx->role != SP_ROLE_PEERING, NULL) == 0 &&
 	    send_buf(p, &dst, &p->out) == 0)
 		p->stats.stateless_forwarded++;
+}
+
+static void forward_ack(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx)
+{
+	forward_ack_to(p, m, rx, NULL);
 }
 
 /* A response no transaction matches (a 2xx retransmitted after the
@@ -2041,6 +2079,7 @@ static void forward_response_stateless(struct sp_proxy *p, struct sp_msg *m)
 	    send_buf(p, &dst, &p->out) == 0)
 		p->stats.stateless_forwarded++;
 }
+
 
 /* RFC 3261 section 18.2.1 and RFC 3581: the top Via of a request learns
  * where it really came from: received= when the sent-by is not the source

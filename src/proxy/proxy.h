@@ -57,10 +57,8 @@ struct sp_proxy_h {
 	void (*target_failed)(void *arg, uint32_t tag, const struct sp_dest *dst, uint16_t status);
 	/* Finds the address of a next hop given by name (RFC 3263) and calls
 	 * done(ctx, ...) exactly once, possibly before returning. Requests
-	 * wait for it; an ACK for a 2xx is forwarded only when the answer is
-	 * at once (from the cache), else dropped while the look-up warms the
-	 * cache for the ACK the next 2xx retransmission brings. NULL: such
-	 * next hops fail (503). */
+	 * wait for it, and so does an ACK for a 2xx (a copy of it). NULL:
+	 * such next hops fail (503; an ACK is dropped). */
 	void (*locate)(void *arg, const struct sp_proxy_hop_name *hop, sp_proxy_located_h done,
 		       void *ctx);
 };

@@ -21,6 +21,10 @@
 #   sip:dave@tcp.test:5060  an explicit port skips NAPTR and SRV -> tcp.test's A, UDP .38:5060
 #   sip:erin@aonly.test  only an A record  -> UDP .43:5060
 #   sip:fred@ttl.test  A 127.0.0.44 (TTL 2 s), rewritten to .45 and reloaded -> .44, then .45
+#   +4732000001   a fixed route to sip:b.test (a name) -> b.test's SRV, priority 10 (.34)
+#   +4733000001   peer ssp-d's number range; its host sip2.b.test is a name -> .35
+#   sip:gina@aonly.test:5062  a callee whose Contact is sip:phone@ct.test: the caller's ACK
+#                 and BYE reach it through A (ct.test located; the ACK waits for it)
 #   sip:bob@b.test     SRV priority 10 (.34), 20 (.35) -> .34; with .34's callee stopped -> .35
 # DNS-found hosts are outside the trust domain: the callee gets no P-Asserted-Identity.
 # Provider S (127.0.0.41) asks a resolver that never answers (127.0.0.42:5353, a black hole):
@@ -40,12 +44,12 @@ zones="$it_src/tests/integration/dns"
 # ---- the callees: one SIPp per landing address, for the whole test ----
 declare -A uas_pid=() uas_addr=()
 uas_names=()
-# uas_start NAME ADDRESS PORT [tcp]: answers every INVITE (180, 200), takes ACK and BYE;
-# what it receives goes to $it_tmp/uas-NAME.msg.
+# uas_start NAME ADDRESS PORT [tcp|udp [SCENARIO]]: answers every INVITE (180, 200), takes
+# ACK and BYE; what it receives goes to $it_tmp/uas-NAME.msg.
 uas_start() {
   local t=u1
   [ "${4:-}" = tcp ] && t=t1
-  sipp -sf "$it_scen/peer_uas.xml" -t $t -i "$2" -p "$3" -timeout 180s -nostdin \
+  sipp -sf "$it_scen/${5:-peer_uas}.xml" -t $t -i "$2" -p "$3" -timeout 180s -nostdin \
     -trace_msg -message_file "$it_tmp/uas-$1.msg" -trace_err -error_file "$it_tmp/uas-$1.err" \
     >"$it_tmp/uas-$1.out" 2>&1 &
   uas_pid[$1]=$!
@@ -225,6 +229,7 @@ uas_start ttl2 127.0.0.45 5060
 uas_start multi 127.0.0.46 5060
 uas_start follow 127.0.0.47 5060
 uas_start n31 127.0.0.48 5060
+uas_start named 127.0.0.43 5062 udp named_uas
 it_dns_blackhole $HOLE 5353 170 || it_fail "the DNS black hole did not bind $HOLE:5353"
 
 it_launch_named A "$A:5060" "
@@ -237,10 +242,16 @@ trusted: [\"$UAC/32\"]
 numbering: { country_code: \"47\", national_prefix: \"0\", international_prefix: \"00\" }
 log: { level: debug }
 routes:
+  - match: { prefix: \"+4732\" }
+    to: \"sip:b.test\"
   - match: { prefix: \"+\" }
     to: enum
   - match: { any: true }
     to: dns
+peers:
+  - name: ssp-d
+    numbers: [\"+4733\"]
+    hosts: [\"sip:sip2.b.test\"]
 federations:
   - name: nordic
     enum: [e164.nordic.test]
@@ -362,6 +373,19 @@ if check_call ttl1 fred ttl.test "sip:fred@ttl.test: A 127.0.0.44 (TTL 2 s)" ttl
   else
     it_fail "NSD did not serve the rewritten ttl.test (SIGHUP)"; tail -n 5 "$it_tmp/nsd/nsd.log"
   fi
+fi
+
+# Names where addresses usually are: a fixed route, a peer's host, a callee's Contact.
+check_call fixedname +4732000001 ssp-a.test \
+  "route to sip:b.test (a fixed next hop given by name): its SRV, priority 10" b1
+check_call peername +4733000001 ssp-a.test \
+  "peer ssp-d's number range, its host given by name (sip2.b.test): its A record" b2
+check_call contact gina aonly.test:5062 \
+  "a callee whose Contact names a host (ct.test): the ACK and the BYE through A reach it" named
+if grep -q "^ACK sip:phone@ct.test" "$it_tmp/uas-named.msg" && grep -q "^BYE sip:phone@ct.test" "$it_tmp/uas-named.msg"; then
+  it_ok "the callee got the caller's ACK and BYE at sip:phone@ct.test"
+else
+  it_fail "the callee with a named Contact did not get ACK and BYE at it"
 fi
 
 # SRV priority and failover (last: a failed host is tried last for about 30 s).
