@@ -372,7 +372,8 @@ int main(int argc, char **argv)
 		sp_config_diag_print(&diag, stderr);
 		goto out;
 	}
-	struct sp_resolver_cfg rc = { .server = &cfg->enum_.resolver,
+	struct sp_resolver_cfg rc = { .servers = cfg->enum_.resolvers,
+				      .nservers = cfg->enum_.resolver_count,
 				      .timeout_ms = cfg->enum_.timeout_ms,
 				      .max_entries = cfg->enum_.cache_size,
 				      .max_neg_ttl = TTL };
