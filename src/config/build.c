@@ -1142,11 +1142,12 @@ static void build_registrar(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 		{ "max_expires", 1, 86400 * 365, &r->max_expires },
 		{ "default_expires", 1, 86400 * 365, &r->default_expires },
 		{ "max_bindings", 1, 10000, &r->max_bindings },
+		{ "commit_window_ms", 0, 1000, &r->commit_window_ms },
 	};
-	struct sp_cfg_slot sl[4];
+	struct sp_cfg_slot sl[5];
 	size_t mark;
 
-	u32_group(ld, s, "registrar", spec, 4, sl);
+	u32_group(ld, s, "registrar", spec, 5, sl);
 	mark = sp_cfg_push(ld, "registrar");
 	/* Point at the value the operator wrote, not at a default. */
 	if (r->min_expires > r->max_expires) {
@@ -1252,7 +1253,7 @@ static void build_timers(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 static void set_defaults(struct sp_config *cfg)
 {
 	cfg->log_level = SP_LOG_NOTICE;
-	cfg->registrar = (struct sp_config_registrar){ 60, 3600, 3600, 10 };
+	cfg->registrar = (struct sp_config_registrar){ 60, 3600, 3600, 10, 5 };
 	cfg->auth.nonce_ttl = 300;
 	cfg->limits = (struct sp_config_limits){ 400000, 10000, 64, 120, 65536 };
 	cfg->timers = (struct sp_config_timers){ 500, 4000, 5000 };

@@ -157,6 +157,7 @@ struct sp_config_registrar {
 	uint32_t max_expires;     /* 3600 */
 	uint32_t default_expires; /* 3600 */
 	uint32_t max_bindings;    /* 10, per AoR */
+	uint32_t commit_window_ms; /* 5: store writes gathered into one disk sync */
 };
 
 struct sp_config_auth {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -28,6 +29,8 @@ struct sp_store {
 	struct sp_store_batch *d_head, *d_tail; /* applied, waiting for dispatch */
 	bool busy;
 	bool stop;
+	size_t qlen;                 /* batches in q_head..q_tail */
+	unsigned window_ms;          /* sp_store_opts.commit_window_ms */
 	struct sp_store_stats stats;
 };
 
@@ -61,12 +64,26 @@ static void *store_thread(void *arg)
 			pthread_cond_wait(&st->work, &st->mu);
 		if (!st->q_head)
 			break; /* stop, and the queue is flushed */
+		/* The commit window: let more writers join this group (a storm
+		 * of registrations then costs one disk sync per window, not one
+		 * each). */
+		if (st->window_ms && !st->stop && st->qlen < SP_STORE_GROUP_MAX) {
+			struct timespec dl;
+			clock_gettime(CLOCK_MONOTONIC, &dl);
+			dl.tv_nsec += (long)(st->window_ms % 1000u) * 1000000L;
+			dl.tv_sec += st->window_ms / 1000u + dl.tv_nsec / 1000000000L;
+			dl.tv_nsec %= 1000000000L;
+			while (!st->stop && st->qlen < SP_STORE_GROUP_MAX &&
+			       pthread_cond_timedwait(&st->work, &st->mu, &dl) == 0)
+				;
+		}
 		/* Everything that queued up while the last group was being
 		 * committed goes into this transaction: one fsync for all. */
 		size_t n = 0;
 		while (st->q_head && n < SP_STORE_GROUP_MAX) {
 			v[n++] = st->q_head;
 			st->q_head = st->q_head->next;
+			st->qlen--;
 		}
 		if (!st->q_head)
 			st->q_tail = NULL;
@@ -111,6 +128,7 @@ int sp_store_open(const char *spec, const struct sp_store_opts *opts, struct sp_
 		return SP_ENOMEM;
 	st->efd = -1;
 	st->max_queue = o.max_queue;
+	st->window_ms = o.commit_window_ms;
 	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7]) {
 		rc = sp_store_sqlite_open(spec + 7, &o, &st->be, &st->be_ops);
 	} else if (strcmp(spec, "memory") == 0) {
@@ -128,7 +146,12 @@ int sp_store_open(const char *spec, const struct sp_store_opts *opts, struct sp_
 		goto out;
 	}
 	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->work, NULL);
+	/* The commit window waits on the monotonic clock. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&st->idle, NULL);
 	if (pthread_create(&st->thread, NULL, store_thread, st) != 0) {
 		pthread_cond_destroy(&st->idle);
@@ -307,6 +330,7 @@ int sp_store_write(struct sp_store *st, const struct sp_store_op *ops, size_t n,
 	st->outstanding++;
 	pthread_mutex_lock(&st->mu);
 	batch_list_append(&st->q_head, &st->q_tail, batch);
+	st->qlen++;
 	pthread_cond_signal(&st->work);
 	pthread_mutex_unlock(&st->mu);
 	return 0;

@@ -92,6 +92,11 @@ typedef int (*sp_store_load_h)(const struct sp_store_binding *b, void *arg);
 struct sp_store_opts {
 	size_t max_queue;        /* batches written but not yet dispatched; 0: SP_STORE_DEFAULT_QUEUE */
 	unsigned busy_timeout_ms; /* SQLite busy timeout; 0: 5000 */
+	/* Group commit: after the first batch of a group arrives, wait this
+	 * long for more before committing them all with one disk sync (each
+	 * writer's completion is delayed by up to this much). 0: commit at
+	 * once (what queued meanwhile still shares the next sync). */
+	unsigned commit_window_ms;
 };
 
 /* sp_store_open opens the store named by spec:

@@ -261,6 +261,40 @@ static void test_sqlite_group_commit(void **state)
 	tmpdb_remove(&t);
 }
 
+/* The commit window: writers spaced 2 ms apart, within a 60 ms window,
+ * share one transaction (one disk sync); each still completes with its
+ * own result, no earlier than the window allows. */
+static void test_sqlite_commit_window(void **state)
+{
+	struct tu_tmpdb t;
+	struct sp_store *st;
+	static struct done_rec rec;
+	static struct done_arg args[10];
+	char contact[10][48];
+	struct sp_store_opts o = { .commit_window_ms = 60 };
+	struct timespec pause = { 0, 2000000 };
+	tmpdb_make(&t);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(sp_store_open(t.spec, &o, &st), 0);
+	for (int i = 0; i < 10; i++) {
+		snprintf(contact[i], sizeof(contact[i]), "sip:w%d@127.0.0.1:5060", i);
+		struct sp_store_op op = put("sip:win@ssp-a.test", contact[i], 5000, (uint32_t)i);
+		args[i] = (struct done_arg){ &rec, i };
+		assert_int_equal(sp_store_write(st, &op, 1, on_done, &args[i]), 0);
+		nanosleep(&pause, NULL);
+	}
+	wait_done(st, &rec, 10);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(rec.results[i], 0);
+	struct sp_store_stats stats;
+	sp_store_stats(st, &stats);
+	assert_int_equal(stats.batches, 10);
+	/* 10 writes over ~20 ms: one window, maybe two on a slow machine. */
+	assert_true(stats.transactions <= 2);
+	sp_store_close(st);
+	tmpdb_remove(&t);
+}
+
 /* The child process: one durable write, then tell the parent and wait to be
  * killed (at most 20 s). No cmocka in here: exit codes only. */
 static void child_write(const char *spec, int wfd)
@@ -570,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_write_reload),
 		cmocka_unit_test(test_sqlite_expired_skipped),
 		cmocka_unit_test(test_sqlite_group_commit),
+		cmocka_unit_test(test_sqlite_commit_window),
 		cmocka_unit_test(test_sqlite_kill9),
 		cmocka_unit_test(test_sqlite_batch_isolation),
 		cmocka_unit_test(test_queue_cap),
