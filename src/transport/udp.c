@@ -169,6 +169,13 @@ int sp_udp_open(struct sp_transport *t, struct sp_listener *l)
 	} else {
 		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	}
+	/* A burst (a peer's failover, a registration storm) must wait in the
+	 * socket, not be dropped by the kernel: ask for 4 MiB (as root past
+	 * net.core.rmem_max; else the kernel caps it there). Kamailio probes
+	 * its way up to the maximum the same way. */
+	int rcvbuf = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, &l->info->addr.u.sa, l->info->addr.len) < 0)
 		goto out;
 	socklen_t len = sizeof(l->info->addr.u);
