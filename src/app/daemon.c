@@ -31,6 +31,7 @@
 #define DRAIN_MS 2000u      /* how long SIGTERM waits for open transactions */
 #define SWEEP_MS 1000u      /* registrar expiry sweep */
 #define MAX_EXTRA_LINES 80  /* header lines of one REGISTER answer */
+#define DYN_TLS_MAX 256     /* TLS addresses found through DNS with pinned names */
 
 /* One worker: everything a request touches, owned by one thread. (One
  * worker today; DESIGN.md's Call-ID sharding adds more of these.) */
@@ -62,6 +63,10 @@ struct worker {
 		uint64_t peer_requests, ondemand_requests;
 	} stats;
 	struct sp_log_ratelimit rl_admission;
+	/* TLS addresses found through DNS whose certificate names are pinned. */
+	struct sp_sockaddr dyn_tls[DYN_TLS_MAX];
+	bool dyn_tls_used[DYN_TLS_MAX];
+	size_t dyn_tls_next;
 };
 
 static uint64_t wall_s(void)
@@ -279,10 +284,33 @@ static struct sp_resolver *make_resolver(struct worker *w, const struct sp_confi
 	return res;
 }
 
+/* Certificate names expected of TLS targets found through DNS. A
+ * configured peer's own pin is never replaced (a name that resolves to a
+ * peer's address must not lower what that peer has to show), and the
+ * addresses pinned this way are bounded: the oldest gives way. */
 static void expect_tls_names(void *arg, const struct sp_sockaddr *addr, const char *const *names,
 			     size_t n)
 {
 	struct worker *w = arg;
+	size_t i;
+	for (size_t p = 0; p < w->cfg->peer_count; p++)
+		for (size_t h = 0; h < w->cfg->peers[p].host_count; h++) {
+			const struct sp_config_host *host = &w->cfg->peers[p].hosts[h];
+			if (host->numeric && host->proto == SP_PROTO_TLS &&
+			    w->cfg->peers[p].san_count && sp_sockaddr_eq(&host->addr, addr))
+				return;
+		}
+	for (i = 0; i < DYN_TLS_MAX && !(w->dyn_tls_used[i] && sp_sockaddr_eq(&w->dyn_tls[i], addr));
+	     i++)
+		;
+	if (i == DYN_TLS_MAX) {
+		i = w->dyn_tls_next;
+		w->dyn_tls_next = (w->dyn_tls_next + 1) % DYN_TLS_MAX;
+		if (w->dyn_tls_used[i])
+			sp_transport_tls_expect(w->tp, &w->dyn_tls[i], NULL, 0);
+		w->dyn_tls[i] = *addr;
+		w->dyn_tls_used[i] = true;
+	}
 	if (sp_transport_tls_expect(w->tp, addr, names, n) != 0)
 		sp_log(SP_LOG_WARN, "cannot pin the certificate names of a TLS target");
 }
@@ -623,6 +651,7 @@ static int make_digest(const struct sp_config *cfg, const char *secret, struct s
 static void set_tls_expectations(struct worker *w)
 {
 	sp_transport_tls_expect_clear(w->tp);
+	memset(w->dyn_tls_used, 0, sizeof(w->dyn_tls_used));
 	for (size_t i = 0; i < w->cfg->peer_count; i++) {
 		const struct sp_config_peer *peer = &w->cfg->peers[i];
 		for (size_t h = 0; peer->san_count && h < peer->host_count; h++)

@@ -546,6 +546,7 @@ static bool next_hop_uri(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s, stru
 	if (!why) {
 		tmp.proto = u.scheme_id == SP_URI_SIPS ? SP_PROTO_TLS : SP_PROTO_UDP;
 		if (sp_uri_param(&u, "transport", &tp) == 0) {
+			tmp.has_transport = true;
 			if (sp_str_caseeq_c(tp, "udp"))
 				tmp.proto = SP_PROTO_UDP;
 			else if (sp_str_caseeq_c(tp, "tcp"))

@@ -109,6 +109,7 @@ struct sp_config_host {
 	char *host;          /* host as written (IPv6 without brackets) */
 	uint16_t port;       /* 0 when the URI has none (RFC 3263 decides) */
 	enum sp_proto proto; /* ;transport=, else TLS for sips:, else UDP */
+	bool has_transport;  /* ;transport= was given (RFC 3263 then skips NAPTR) */
 	bool numeric;        /* host is an IP address: addr is set */
 	struct sp_sockaddr addr; /* with port, or 5060/5061 when absent */
 };

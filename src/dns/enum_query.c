@@ -99,6 +99,9 @@ static void on_dns(void *arg, const struct sp_dns_result *r)
 			trace(e, "    non-terminal: order %u pref %u -> %s", ch[0].order,
 			      ch[0].preference, ch[0].value);
 			snprintf(e->domain, sizeof(e->domain), "%s", ch[0].value);
+			size_t dl = strlen(e->domain);
+			if (dl > 1 && e->domain[dl - 1] == '.')
+				e->domain[dl - 1] = '\0'; /* absolute: the same name */
 		}
 	}
 	advance(e);

@@ -258,8 +258,9 @@ static void step(struct sp_locate *l)
 		if (l->step >= l->nnaptr) {
 			/* No NAPTR led to an SRV target: RFC 3263 says the NAPTR
 			 * records are all there is, but a server with no SRV
-			 * behind them is better reached by A than not at all. */
-			l->srv_proto = l->sips ? SP_PROTO_TLS : SP_PROTO_UDP;
+			 * behind them is better reached by A than not at all,
+			 * over the transport its best NAPTR named. */
+			l->srv_proto = l->naptr[0].proto;
 			l->st = S_HOST_ADDR;
 			return;
 		}
@@ -354,6 +355,10 @@ int sp_locate_start(struct sp_resolver *res, const struct sp_locate_req *req, sp
 	l->trace_arg = trace_arg;
 	l->slot = slot;
 	snprintf(l->host, sizeof(l->host), "%s", req->host);
+	/* An absolute name ("example.com.") is the same name. */
+	size_t hl = strlen(l->host);
+	if (hl > 1 && l->host[hl - 1] == '.')
+		l->host[hl - 1] = '\0';
 	/* Names compare and cache in lower case. */
 	for (char *c = l->host; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')

@@ -35,6 +35,8 @@ struct pending {
 	struct sp_resolver *res;
 	uint16_t type;
 	struct sp_dns_query *waiters;
+	struct pending *late_next; /* ended inside ares_query: delivered from a timer */
+	int late_status;
 	char name[];
 };
 
@@ -57,6 +59,12 @@ struct sp_resolver {
 	struct sp_dns_answer scratch; /* the parse of the latest packet */
 	struct sp_log_ratelimit rl;
 	bool destroying;
+	/* c-ares may end queries inside ares_query (a send that fails at
+	 * once ends every query of that server): those answers wait for a
+	 * timer, so no callback runs nested in a caller that is asking. */
+	bool asking;
+	struct pending *late;
+	struct sp_timer late_timer;
 };
 
 const char *sp_dns_type_name(uint16_t type)
@@ -283,6 +291,18 @@ static const char *ares_why(int status)
 	return ares_strerror(status);
 }
 
+static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
+
+static void on_late(struct sp_timer *t, void *arg)
+{
+	struct sp_resolver *res = arg;
+	struct pending *pq;
+	while ((pq = res->late)) {
+		res->late = pq->late_next;
+		on_answer(pq, pq->late_status, 0, NULL, 0);
+	}
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct pending *pq = arg;
@@ -294,6 +314,15 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 
 	if (res->destroying) {
 		pending_free(res, pq);
+		return;
+	}
+	if (res->asking) {
+		/* Only a failure can come back inside ares_query: no packet. */
+		pq->late_status = status;
+		pq->late_next = res->late;
+		res->late = pq;
+		sp_timer_start(sp_loop_timers(res->loop), &res->late_timer, sp_loop_now(res->loop),
+			       on_late, res);
 		return;
 	}
 	sp_htab_remove(&res->pending, &pq->node);
@@ -416,7 +445,9 @@ int sp_resolver_query(struct sp_resolver *res, const char *name, uint16_t type, 
 		res->stats.sent++;
 		/* ares_query may call on_answer at once (a closed channel, a
 		 * name it refuses): *q is then already cleared. */
+		res->asking = true;
 		ares_query(res->channel, pq->name, 1 /* C_IN */, type, on_answer, pq);
+		res->asking = false;
 		rearm(res);
 	}
 	return 0;
@@ -466,6 +497,7 @@ int sp_resolver_create(struct sp_loop *loop, const struct sp_resolver_cfg *cfg,
 	sp_htab_init(&res->cache);
 	sp_htab_init(&res->pending);
 	sp_timer_init(&res->timer);
+	sp_timer_init(&res->late_timer);
 
 	if ((st = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
 		sp_log(SP_LOG_ERR, "dns: c-ares: %s", ares_strerror(st));
@@ -473,9 +505,11 @@ int sp_resolver_create(struct sp_loop *loop, const struct sp_resolver_cfg *cfg,
 		return SP_ENOMEM;
 	}
 	memset(&opt, 0, sizeof(opt));
-	/* Two tries within the query's time: c-ares doubles the timeout on
-	 * the second round, so the first gets a third of it. */
-	opt.timeout = (int)(res->cfg.timeout_ms / 3u ? res->cfg.timeout_ms / 3u : 1u);
+	/* Two rounds over the servers within the query's time: c-ares asks
+	 * each server in turn and doubles the wait on the second round, so
+	 * one attempt gets timeout / (3 x servers). */
+	unsigned ns = cfg->nservers ? (unsigned)(cfg->nservers < 4 ? cfg->nservers : 4) : 1u;
+	opt.timeout = (int)(res->cfg.timeout_ms / (3u * ns) ? res->cfg.timeout_ms / (3u * ns) : 1u);
 	opt.tries = 2;
 	opt.sock_state_cb = sock_state;
 	opt.sock_state_cb_data = res;
@@ -521,6 +555,12 @@ void sp_resolver_destroy(struct sp_resolver *res)
 		return;
 	res->destroying = true;
 	sp_timer_stop(sp_loop_timers(res->loop), &res->timer);
+	sp_timer_stop(sp_loop_timers(res->loop), &res->late_timer);
+	while (res->late) {
+		struct pending *pq = res->late;
+		res->late = pq->late_next;
+		pending_free(res, pq);
+	}
 	ares_destroy(res->channel); /* on_answer frees every pending query */
 	ares_library_cleanup();
 	sp_resolver_flush(res);

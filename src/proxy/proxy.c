@@ -21,6 +21,7 @@
 #include "sip/tokens.h"
 
 #define OUT_MAX 65535u
+#define SP_PROXY_MAX_ACKS_WAITING 1024u
 #define MAX_GROUPS_PER_CALL SP_PROXY_MAX_TARGETS
 
 struct target {
@@ -98,6 +99,7 @@ struct sp_proxy {
 	struct sp_log_ratelimit rl_overload, rl_malformed;
 	uint32_t egress_hint; /* the target tag of an answer reply_txn sends on a branch's behalf */
 	EVP_MAC_CTX *rr_ctx[2]; /* Record-Route token keys: access, peering */
+	size_t acks_waiting;    /* ACKs waiting for the address of their next hop */
 };
 
 static void call_check_done(struct sp_pcall *c);
@@ -743,7 +745,8 @@ static bool hop_name(const struct sp_uri *u, struct sp_proxy_hop_name *h)
 	h->sips = u->scheme_id == SP_URI_SIPS;
 	if (sp_uri_param(u, "transport", &tp) == 0)
 		h->proto = sp_str_caseeq_c(tp, "tcp") ? SP_PROTO_TCP :
-			   sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS : SP_PROTO_UDP;
+			   sp_str_caseeq_c(tp, "tls") ? SP_PROTO_TLS :
+			   sp_str_caseeq_c(tp, "udp") ? SP_PROTO_UDP : 0;
 	/* maddr= names the next hop instead (RFC 3261 19.1.1). */
 	struct sp_str maddr;
 	if (sp_uri_param(u, "maddr", &maddr) == 0 && maddr.len)
@@ -1922,6 +1925,7 @@ static void on_ack_hop(void *ctx, const struct sp_dest *dst)
 		}
 		return;
 	}
+	aw->p->acks_waiting--;
 	struct sp_msg *m = dst && aw->len ? malloc(sizeof(*m)) : NULL;
 	struct sp_sip_error err;
 	if (m && sp_msg_parse(m, aw->buf, aw->len,
@@ -1951,8 +1955,10 @@ static int ack_hop(struct sp_proxy *p, struct sp_msg *m, const struct sp_rx *rx,
 	p->h.locate(p->arg, &hn, on_ack_hop, aw);
 	aw->inside = false;
 	if (!aw->done) {
-		/* On its way: keep the ACK for on_ack_hop. */
-		if (!(aw->buf = malloc(m->len))) {
+		/* On its way: keep the ACK for on_ack_hop (a bounded number of
+		 * them: past it the ACK is dropped, and the 2xx brings another). */
+		p->acks_waiting++;
+		if (p->acks_waiting > SP_PROXY_MAX_ACKS_WAITING || !(aw->buf = malloc(m->len))) {
 			aw->len = 0; /* on_ack_hop finds nothing to parse */
 			return 0;
 		}
@@ -2005,7 +2011,14 @@ static void forward_ack_to(struct sp_proxy *p, struct sp_msg *m, const struct sp
 	ack_t.route = ack_route[0] ? ack_route : NULL;
 	int err = known ? 0 : next_hop(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &dst);
 	if (known) {
+		/* Found later: leave by the side our Route entry named, as
+		 * next_hop would have. */
+		struct sp_uri hu;
+		bool adjust;
 		dst = *known;
+		if (hop_uri(m, &rp, ack_t.uri || ack_t.route ? &ack_t : NULL, &hu, &adjust) == 0 &&
+		    adjust && rp.out_li >= 0 && rp.out_proto == dst.proto)
+			dst.listener = rp.out_li;
 	} else if (err == SP_ENOENT && p->h.locate) {
 		if (!ack_hop(p, m, rx, &rp, &ack_t, &dst))
 			return; /* it goes on from on_ack_hop, or nowhere */

@@ -17,6 +17,8 @@
 
 #define SP_ROUTER_FAILED_MAX 64      /* failed DNS targets remembered */
 #define SP_ROUTER_FAILED_MS 30000u   /* and tried last for this long */
+#define SP_ROUTER_MAX_WALKS 8192u    /* requests waiting for DNS at once */
+#define SP_ROUTER_MAX_HOPS 1024u     /* next hops given by name being located at once */
 
 struct sp_router_failed {
 	uint32_t tag; /* SP_ROUTER_TAG_DNS | the domain's hash */
@@ -41,6 +43,7 @@ struct sp_router {
 	sp_router_tls_names_h tls_names;
 	void *tls_names_arg;
 	struct lookup *lookups;    /* walks waiting for DNS */
+	size_t nlookups, nhops;    /* in that list; of them, next-hop look-ups */
 	/* Users by name and by number: open addressing, user index + 1 (0:
 	 * empty), mask + 1 slots, at least twice the users. */
 	uint32_t *by_name, *by_number;
@@ -294,6 +297,7 @@ struct lookup {
 	bool failed;                    /* a look-up failed or ran out of time */
 	bool running, waiting, done;
 	bool inside;                    /* within the call that started it */
+	bool is_hop;                    /* sp_router_locate_hop */
 	size_t ntargets;
 	ptrdiff_t peer;                 /* the peer whose hosts are being added, or -1 */
 	size_t peer_host;               /* its next host */
@@ -483,8 +487,10 @@ static void peer_step(struct lookup *lk)
 				lk->peer_host++;
 				continue;
 			}
-			locate_cb(lk, host->host, host->port, host->proto,
-				  strncmp(host->uri, "sips:", 5) == 0, on_peer_located);
+			/* The transport only when the URI names one: otherwise
+			 * NAPTR and SRV decide (RFC 3263 section 4.1). */
+			locate_cb(lk, host->host, host->port, host->has_transport ? host->proto : 0,
+				  strncasecmp(host->uri, "sips:", 5) == 0, on_peer_located);
 			return;
 		}
 		if (rt->host_up && !rt->host_up(rt->host_up_arg, lk->peer, h)) {
@@ -498,7 +504,8 @@ static void peer_step(struct lookup *lk)
 	}
 	/* Every host is believed down: try them all the same, since a probe
 	 * may be wrong and trying is better than refusing. */
-	for (size_t h = 0; lk->peer_added == 0 && h < peer->host_count && h < 64; h++)
+	bool none = lk->peer_added == 0;
+	for (size_t h = 0; none && h < peer->host_count && h < 64; h++)
 		if (lk->peer_down & (1ull << h))
 			peer_add(lk, peer->hosts[h].proto, &peer->hosts[h].addr);
 	lk->peer = -1;
@@ -842,6 +849,9 @@ static void lk_unlink(struct lookup *lk)
 
 static void lk_free(struct lookup *lk)
 {
+	lk->rt->nlookups--;
+	if (lk->is_hop)
+		lk->rt->nhops--;
 	sp_enum_query_cancel(&lk->eq);
 	sp_locate_cancel(&lk->lq);
 	if (lk->rt->timers)
@@ -926,9 +936,14 @@ static void lk_trees(struct lookup *lk)
 
 static struct lookup *lk_new(struct sp_router *rt, uint64_t fed_mask)
 {
+	if (rt->nlookups >= SP_ROUTER_MAX_WALKS) {
+		rt->stats.refused++;
+		return NULL;
+	}
 	struct lookup *lk = calloc(1, sizeof(*lk));
 	if (!lk)
 		return NULL;
+	rt->nlookups++;
 	lk->rt = rt;
 	lk->fed_mask = fed_mask;
 	lk->peer = -1;
@@ -978,7 +993,7 @@ uint16_t sp_router_route_ex(struct sp_router *rt, struct sp_proxy_req *r, uint64
 	if (sp_router_local_user(rt, r, aor, sizeof(aor)) >= 0)
 		return route_local(rt, r, aor, now_s);
 	if (!(lk = lk_new(rt, fed_mask)))
-		return 500;
+		return 503; /* too many requests waiting for DNS */
 	lk->r = r;
 	lk->inside = true;
 	lk_set_uri(lk, u);
@@ -1110,11 +1125,15 @@ void sp_router_locate_hop(struct sp_router *rt, const struct sp_proxy_hop_name *
 			  sp_proxy_located_h done, void *ctx)
 {
 	struct lookup *lk;
+	/* Next hops are bounded apart, so that in-dialog traffic toward names
+	 * that never answer cannot take every look-up from new calls. */
 	if (!rt->res || hop->host.len == 0 || hop->host.len >= SP_DNS_NAME_MAX ||
-	    !(lk = lk_new(rt, 0))) {
+	    rt->nhops >= SP_ROUTER_MAX_HOPS || !(lk = lk_new(rt, 0))) {
 		done(ctx, NULL);
 		return;
 	}
+	lk->is_hop = true;
+	rt->nhops++;
 	lk->hop_done = done;
 	lk->hop_ctx = ctx;
 	snprintf(lk->host, sizeof(lk->host), "%.*s", (int)hop->host.len, hop->host.p);

@@ -118,12 +118,14 @@ int sp_router_resolve(struct sp_router *rt, const char *target, uint64_t fed_mas
 void sp_router_locate_hop(struct sp_router *rt, const struct sp_proxy_hop_name *hop,
 			  sp_proxy_located_h done, void *ctx);
 
-/* Ends every walk still waiting for DNS: each forwards what it found so
- * far, or answers 503 (a reload, a stop). sp_router_destroy does it too. */
+/* Ends every walk still waiting for DNS: each is answered 503 with
+ * Retry-After, and next-hop look-ups get no address (a reload, a stop).
+ * sp_router_destroy does it too. */
 void sp_router_shutdown(struct sp_router *rt);
 
 struct sp_router_stats {
-	uint64_t async; /* requests that waited for DNS */
+	uint64_t async;   /* requests that waited for DNS */
+	uint64_t refused; /* look-ups refused: too many waiting (503) */
 };
 const struct sp_router_stats *sp_router_stats(const struct sp_router *rt);
 

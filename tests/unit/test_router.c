@@ -163,6 +163,23 @@ static void test_static_number_range(void **state)
 	assert_non_null(strstr(w->out, "target 2: udp 127.0.0.3:5060"));
 }
 
+static bool all_down(void *arg, size_t peer, size_t host)
+{
+	return false;
+}
+
+/* Every host of a peer is believed down (probes): each is tried all the
+ * same, in order, rather than refusing the call. */
+static void test_all_hosts_down(void **state)
+{
+	struct fx *f = *state;
+	sp_router_set_health(f->rt, all_down, NULL);
+	struct walk *w = resolve(f, "+4722000001");
+	assert_int_equal(w->status, 0);
+	assert_non_null(strstr(w->out, "target 1: tls 127.0.0.2:5061"));
+	assert_non_null(strstr(w->out, "target 2: udp 127.0.0.3:5060"));
+}
+
 static void test_fixed_route_then_enum(void **state)
 {
 	struct fx *f = *state;
@@ -215,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_many_users),
 		cmocka_unit_test_setup_teardown(test_static_number_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fixed_route_then_enum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_hosts_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dns_peer_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing, setup, teardown),
 	};
