@@ -843,6 +843,13 @@ static void print_stats(struct worker *w)
 	       w->stats.peer_requests, w->stats.ondemand_requests, w->stats.peer_unknown,
 	       w->stats.peer_need_tls, w->stats.peer_wrong_cert, w->stats.peer_relay_denied,
 	       sp_health_down_count(w->health));
+	if (w->store) {
+		struct sp_store_stats ss;
+		sp_store_stats(w->store, &ss);
+		sp_log(SP_LOG_NOTICE,
+		       "store: %" PRIu64 " writes in %" PRIu64 " transactions (disk syncs), %" PRIu64
+		       " failed", ss.batches, ss.transactions, ss.failed);
+	}
 	if (w->res) {
 		const struct sp_resolver_stats *rs = sp_resolver_stats(w->res);
 		sp_log(SP_LOG_NOTICE,
