@@ -282,6 +282,21 @@ unset multiplot
     return True
 
 
+def write_section(doc, begin, end, section):
+    """Puts the lines of section (from the begin marker to the end marker) in place of the
+    page's section between those markers, or at its end when it has none."""
+    with open(doc) as f:
+        page = f.read()
+    if begin in page and end in page:
+        a, b = page.index(begin), page.index(end) + len(end)
+        page = page[:a] + "\n".join(section) + page[b:]
+    else:
+        page = page.rstrip("\n") + "\n\n" + "\n".join(section) + "\n"
+    with open(doc, "w") as f:
+        f.write(page)
+    print("written: %s" % doc)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
@@ -322,16 +337,7 @@ def main():
             section += ["", "![CPU per call and latency against offered rate](%s)"
                         % os.path.relpath(args.png, os.path.dirname(args.doc))]
         section += ["", END]
-        with open(args.doc) as f:
-            page = f.read()
-        if BEGIN in page and END in page:
-            a, b = page.index(BEGIN), page.index(END) + len(END)
-            page = page[:a] + "\n".join(section) + page[b:]
-        else:
-            page = page.rstrip("\n") + "\n\n" + "\n".join(section) + "\n"
-        with open(args.doc, "w") as f:
-            f.write(page)
-        print("written: %s" % args.doc)
+        write_section(args.doc, BEGIN, END, section)
 
 
 if __name__ == "__main__":
