@@ -30,6 +30,10 @@ static const char yaml[] =
 	"    numbers: [\"+47223\"]\n"
 	"    hosts: [\"sip:127.0.0.4\"]\n"
 	"    trust: trusted\n"
+	"federations:\n"
+	"  - { name: nordic, enum: [e164.nordic.test] }\n"
+	"  - { name: baltic, enum: [e164.baltic.test, e164.b2.test] }\n"
+	"enum: { suffixes: [e164.arpa] }\n"
 	"routes:\n"
 	"  - match: { prefix: \"+4799\" }\n"
 	"    to: \"sip:127.0.0.9:5090\"\n"
@@ -199,6 +203,29 @@ static void test_dns_peer_domain(void **state)
 	assert_non_null(strstr(w->out, "target 1: tls 127.0.0.2:5061"));
 }
 
+/* The trees a caller may use: every federation's for our own side, only
+ * its own federations' for a transit request, and the public ones. */
+static void test_trees(void **state)
+{
+	struct fx *f = *state;
+	struct walk *w = resolve(f, "+4755555555");
+	assert_non_null(strstr(w->out, "ENUM tree 1: e164.nordic.test\n"
+					"  ENUM tree 2: e164.baltic.test\n"
+					"  ENUM tree 3: e164.b2.test\n"
+					"  ENUM tree 4: e164.arpa\n"));
+	static struct walk w2;
+	w2.status = -1;
+	assert_int_equal(sp_router_resolve(f->rt, "+4755555555", 1u << 1, trace, &w2, done, &w2), 0);
+	assert_non_null(strstr(w2.out, "ENUM tree 1: e164.baltic.test\n"
+					 "  ENUM tree 2: e164.b2.test\n"
+					 "  ENUM tree 3: e164.arpa\n"));
+	assert_null(strstr(w2.out, "nordic"));
+	static struct walk w3;
+	assert_int_equal(sp_router_resolve(f->rt, "+4755555555", 0, trace, &w3, done, &w3), 0);
+	assert_non_null(strstr(w3.out, "ENUM tree 1: e164.arpa\n"));
+	assert_null(strstr(w3.out, "ENUM tree 2"));
+}
+
 static void test_nothing(void **state)
 {
 	struct fx *f = *state;
@@ -233,6 +260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_number_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fixed_route_then_enum, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_hosts_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dns_peer_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing, setup, teardown),
 	};
