@@ -329,7 +329,7 @@ static void finish(struct sp_locate *l)
 }
 
 /* Runs the steps until one waits for the network; an answer from the
- * cache comes back inside step() and only marks again. */
+ * cache comes back inside step() and only moves the state on. */
 static void advance(struct sp_locate *l)
 {
 	if (l->running)
