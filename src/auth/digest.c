@@ -1,6 +1,7 @@
 /* digest.c: digest challenges, response computation and verification (RFC 7616 section 3.4.1, RFC 8760). */
 #include "auth/digest.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,18 +48,25 @@ static const enum sp_digest_alg preference[SP_DIGEST__ALG_COUNT] = {
 	SP_DIGEST_SHA512_256, SP_DIGEST_SHA256, SP_DIGEST_MD5
 };
 
+/* The algorithms fetched once: EVP_md5() and friends make OpenSSL 3 fetch
+ * the implementation again at every EVP_DigestInit_ex. Kept for the
+ * process's life. */
+static EVP_MD *fetched[SP_DIGEST__ALG_COUNT];
+static pthread_once_t fetched_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+	fetched[SP_DIGEST_MD5] = EVP_MD_fetch(NULL, "MD5", NULL);
+	fetched[SP_DIGEST_SHA256] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	fetched[SP_DIGEST_SHA512_256] = EVP_MD_fetch(NULL, "SHA2-512/256", NULL);
+}
+
 static const EVP_MD *alg_md(enum sp_digest_alg alg)
 {
-	switch (alg) {
-	case SP_DIGEST_MD5:
-		return EVP_md5();
-	case SP_DIGEST_SHA256:
-		return EVP_sha256();
-	case SP_DIGEST_SHA512_256:
-		return EVP_sha512_256();
-	default:
+	if ((unsigned)alg >= SP_DIGEST__ALG_COUNT)
 		return NULL;
-	}
+	pthread_once(&fetched_once, fetch_all);
+	return fetched[alg];
 }
 
 const char *sp_digest_alg_name(enum sp_digest_alg alg)

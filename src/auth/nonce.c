@@ -6,7 +6,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "core/b64url.h"
@@ -33,19 +34,53 @@ static int b64url_decode(struct sp_str s, uint8_t out[SP_NONCE_RAW_LEN])
 	return 0;
 }
 
+/* The HMAC keyed once per thread and key, copied per nonce: OpenSSL 3's
+ * one-shot HMAC() fetches the algorithm and builds a context every time
+ * (about a tenth of a registration's instructions, callgrind). */
+static _Thread_local EVP_MAC_CTX *keyed;
+static _Thread_local uint8_t keyed_key[SP_NONCE_KEY_MAX];
+static _Thread_local size_t keyed_len;
+
+static EVP_MAC_CTX *mac_for(const uint8_t *key, size_t keylen)
+{
+	if (keyed && keyed_len == keylen && CRYPTO_memcmp(keyed_key, key, keylen) == 0)
+		return keyed;
+	EVP_MAC_CTX_free(keyed);
+	keyed = NULL;
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+				OSSL_PARAM_construct_end() };
+	EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	EVP_MAC_free(mac);
+	if (c && EVP_MAC_init(c, key, keylen, params) != 1) {
+		EVP_MAC_CTX_free(c);
+		c = NULL;
+	}
+	if (c) {
+		memcpy(keyed_key, key, keylen);
+		keyed_len = keylen;
+		keyed = c;
+	}
+	return c;
+}
+
 static int tag_compute(const uint8_t *key, size_t keylen, struct sp_str realm,
 		       const uint8_t signed_part[SIGNED_LEN], uint8_t tag[TAG_LEN])
 {
-	uint8_t data[SIGNED_LEN + SP_NONCE_REALM_MAX], md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	size_t mdlen = 0;
+	EVP_MAC_CTX *base, *c;
+	int ok;
 
 	if (realm.len > SP_NONCE_REALM_MAX || keylen > SP_NONCE_KEY_MAX)
 		return SP_EINVAL;
-	memcpy(data, signed_part, SIGNED_LEN);
-	if (realm.len)
-		memcpy(data + SIGNED_LEN, realm.p, realm.len);
-	if (!HMAC(EVP_sha256(), key, (int)keylen, data, SIGNED_LEN + realm.len, md, &mdlen) ||
-	    mdlen < TAG_LEN)
+	if (!(base = mac_for(key, keylen)) || !(c = EVP_MAC_CTX_dup(base)))
+		return SP_ENOMEM;
+	ok = EVP_MAC_update(c, signed_part, SIGNED_LEN) == 1 &&
+	     (!realm.len || EVP_MAC_update(c, (const uint8_t *)realm.p, realm.len) == 1) &&
+	     EVP_MAC_final(c, md, &mdlen, sizeof(md)) == 1 && mdlen >= TAG_LEN;
+	EVP_MAC_CTX_free(c);
+	if (!ok)
 		return SP_ENOMEM;
 	memcpy(tag, md, TAG_LEN);
 	OPENSSL_cleanse(md, sizeof(md));
