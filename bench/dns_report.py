@@ -15,31 +15,13 @@ replaces the part of the page between <!-- bench-dns:begin --> and <!-- bench-dn
 """
 import argparse
 import datetime
-import statistics
 import sys
 
-from report import write_section  # bench/report.py: the same markers, the same rule
+# bench/report.py: the same number helpers, the same markers rule
+from report import fmt, med, num, write_section
 
 BEGIN, END = "<!-- bench-dns:begin -->", "<!-- bench-dns:end -->"
 GOAL = 1e6
-
-
-def num(s):
-    try:
-        return float(s)
-    except ValueError:
-        return float("nan")
-
-
-def med(values):
-    values = [v for v in values if v == v]
-    return statistics.median(values) if values else float("nan")
-
-
-def fmt(v, digits=0):
-    if v != v:
-        return "n/a"
-    return "{:,.{}f}".format(v, digits)
 
 
 def build(rows, params):
