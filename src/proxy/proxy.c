@@ -1741,18 +1741,22 @@ static bool resolve_hops(struct sp_pcall *c)
 	if (!p->h.locate || !c->st)
 		return false;
 	c->hops_pending++; /* answers at once must not finish the count early */
+	struct sp_msg *m = NULL;
+	struct route_prep rp;
 	for (unsigned i = 0; i < c->ntargets && c->st; i++) {
 		struct target *t = &c->target[i];
-		struct sp_msg *m;
-		struct route_prep rp;
 		struct sp_uri u;
 		struct sp_proxy_hop_name hn;
 		bool adjust;
 		if (t->has_dst)
 			continue;
-		/* The parsed request is scratch: take it again each time. */
-		if (!(m = sp_txn_request(c->st)) || route_prep(p, m, &rp) != 0 ||
-		    hop_uri(m, &rp, t, &u, &adjust) != 0 || !hop_name(&u, &hn))
+		/* The parsed request is the layer's scratch: parsed once, and
+		 * again only after a locate() that may have reused it. */
+		if (!m && (!(m = sp_txn_request(c->st)) || route_prep(p, m, &rp) != 0)) {
+			m = NULL;
+			continue;
+		}
+		if (hop_uri(m, &rp, t, &u, &adjust) != 0 || !hop_name(&u, &hn))
 			continue;
 		struct hop_wait *hw = malloc(sizeof(*hw));
 		if (!hw)
@@ -1761,6 +1765,7 @@ static bool resolve_hops(struct sp_pcall *c)
 		hw->idx = i;
 		c->hops_pending++;
 		p->h.locate(p->arg, &hn, on_hop, hw);
+		m = NULL;
 	}
 	return --c->hops_pending > 0;
 }
