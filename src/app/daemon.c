@@ -894,7 +894,8 @@ static int start(struct worker *w)
 		return SP_EINVAL;
 	}
 	snprintf(spec, sizeof(spec), "sqlite:%s", cfg->store.path);
-	struct sp_store_opts so = { .commit_window_ms = cfg->registrar.commit_window_ms };
+	struct sp_store_opts so = { .commit_window_ms = cfg->registrar.commit_window_ms,
+				    .cdr_sync = cfg->cdr.sync };
 	if ((err = sp_store_open(spec, &so, &w->store)) != 0) {
 		sp_log(SP_LOG_ERR, "store %s cannot be opened: %s", spec, sp_strerror(err));
 		return err;

@@ -1060,12 +1060,13 @@ static void build_log(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 	sp_cfg_pop(ld, mark);
 }
 
-/* cdr: { file: PATH, max_duration: SECONDS }: call records as JSON lines
- * (besides the store), and when an answered call without BYE is closed. */
+/* cdr: { file: PATH, max_duration: SECONDS, sync: BOOL }: call records as
+ * JSON lines (besides the store), when an answered call without BYE is
+ * closed, and whether each group of records waits for a disk sync. */
 static void build_cdr(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 {
-	static const char *const keys[] = { "file", "max_duration", NULL };
-	struct sp_cfg_slot sl[2];
+	static const char *const keys[] = { "file", "max_duration", "sync", NULL };
+	struct sp_cfg_slot sl[3];
 	size_t mark = sp_cfg_push(ld, "cdr");
 
 	if (sp_cfg_map(ld, s, keys, sl)) {
@@ -1074,6 +1075,8 @@ static void build_cdr(struct sp_cfg_ld *ld, const struct sp_cfg_slot *s)
 		if (sl[1].set)
 			WITH_KEY(ld, "max_duration",
 				 sp_cfg_u32(ld, &sl[1], 60, 7 * 86400, &ld->cfg->cdr.max_duration));
+		if (sl[2].set)
+			WITH_KEY(ld, "sync", sp_cfg_bool(ld, &sl[2], &ld->cfg->cdr.sync));
 	}
 	sp_cfg_pop(ld, mark);
 }

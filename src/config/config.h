@@ -231,6 +231,10 @@ struct sp_config {
 	struct {
 		char *file;            /* JSON lines, resolved path; NULL: the store only */
 		uint32_t max_duration; /* seconds, default 43200 (12 h) */
+		/* true: a group of call records is synced to disk like the
+		 * bindings; false (default): written at once (it survives a
+		 * kill -9), synced with the next binding or checkpoint. */
+		bool sync;
 	} cdr;
 	void *mem_;       /* private: the allocations above */
 };

@@ -97,6 +97,11 @@ struct sp_store_opts {
 	 * writer's completion is delayed by up to this much). 0: commit at
 	 * once (what queued meanwhile still shares the next sync). */
 	unsigned commit_window_ms;
+	/* SQLite: a transaction holding only call records is committed with
+	 * synchronous=NORMAL (in the WAL at once, so it survives a kill -9 of
+	 * the process; on disk with the next FULL commit, checkpoint or the
+	 * kernel's writeback) unless this is true. Bindings are always FULL. */
+	bool cdr_sync;
 };
 
 /* sp_store_open opens the store named by spec:

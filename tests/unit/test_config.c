@@ -664,7 +664,12 @@ static void test_other_values(void **state)
 	cfg = load_ok("listen: [udp://127.0.0.1:5060]\nstore: \"redis://[::1]:6380\"\n");
 	assert_string_equal(cfg->store.host, "::1");
 	assert_int_equal(cfg->store.port, 6380);
+	assert_false(cfg->cdr.sync); /* the default: records do not wait for a disk sync */
 	sp_config_free(cfg);
+	cfg = load_ok("listen: [udp://127.0.0.1:5060]\ncdr: { sync: true }\n");
+	assert_true(cfg->cdr.sync);
+	sp_config_free(cfg);
+	expect_error("listen: [udp://127.0.0.1:5060]\ncdr: { sync: always }\n", 2, 14, "");
 }
 
 static void test_many_errors_reported(void **state)
