@@ -18,6 +18,10 @@
 #define SP_UDP_BATCH 32
 #define SP_UDP_MAX 65535u
 #define SP_UDP_SLOT (SP_UDP_MAX + 1)
+/* Datagrams queued between sp_transport_batch_begin and _end, and the bytes
+ * they may take (more goes out at once, unbatched). */
+#define SP_UDP_OUT_BATCH 32
+#define SP_UDP_OUT_BYTES (64u * 1024u)
 /* A stream connection reads in chunks of at least this much. */
 #define SP_STREAM_RCHUNK 4096u
 /* TLS peer names kept per connection, and the length of one. */
@@ -107,6 +111,16 @@ struct sp_transport {
 	struct mmsghdr *umsg;
 	struct iovec *uiov;
 	struct sp_sockaddr *uaddr;
+	/* UDP send queue (sp_transport_batch_begin): copies of the datagrams,
+	 * their listeners and destinations, sent by sendmmsg at the end. */
+	unsigned batch_depth;
+	unsigned on;            /* datagrams queued */
+	size_t oused;           /* bytes of obuf used */
+	char *obuf;
+	struct mmsghdr *omsg;
+	struct iovec *oiov;
+	struct sp_dest *odst;
+	int *oli;
 	/* Connections. */
 	struct sp_htab by_id, by_addr, by_ip;
 	size_t nconns;
@@ -126,6 +140,8 @@ int sp_udp_open(struct sp_transport *t, struct sp_listener *l);
 int sp_udp_send(struct sp_transport *t, int li, const struct sp_dest *dst, const char *buf,
 		size_t len);
 void sp_udp_free(struct sp_transport *t);
+/* Sends what sp_udp_send queued since the batch began. */
+void sp_udp_flush(struct sp_transport *t);
 
 /* stream.c */
 int sp_stream_listen(struct sp_transport *t, struct sp_listener *l);

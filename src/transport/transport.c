@@ -151,6 +151,17 @@ int sp_transport_send(struct sp_transport *t, const struct sp_dest *dst, const c
 	return sp_stream_send(t, dst, buf, len);
 }
 
+void sp_transport_batch_begin(struct sp_transport *t)
+{
+	t->batch_depth++;
+}
+
+void sp_transport_batch_end(struct sp_transport *t)
+{
+	if (t->batch_depth && --t->batch_depth == 0)
+		sp_udp_flush(t);
+}
+
 size_t sp_transport_listeners(const struct sp_transport *t, const struct sp_listener_info **out)
 {
 	*out = t->infos;

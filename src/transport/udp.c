@@ -1,4 +1,4 @@
-/* udp.c: UDP listeners: batched receive with recvmmsg, sendto, ICMP errors from the socket error queue. */
+/* udp.c: UDP listeners: batched receive with recvmmsg, batched send with sendmmsg (else sendto), ICMP errors from the socket error queue. */
 #include <errno.h>
 #include <time.h> /* before linux/errqueue.h, which uses struct timespec */
 #include <linux/errqueue.h>
@@ -24,7 +24,13 @@ static int alloc_batch(struct sp_transport *t)
 	t->umsg = calloc(SP_UDP_BATCH, sizeof(*t->umsg));
 	t->uiov = calloc(SP_UDP_BATCH, sizeof(*t->uiov));
 	t->uaddr = calloc(SP_UDP_BATCH, sizeof(*t->uaddr));
-	if (!t->ubuf || !t->umsg || !t->uiov || !t->uaddr) {
+	t->obuf = malloc(SP_UDP_OUT_BYTES);
+	t->omsg = calloc(SP_UDP_OUT_BATCH, sizeof(*t->omsg));
+	t->oiov = calloc(SP_UDP_OUT_BATCH, sizeof(*t->oiov));
+	t->odst = calloc(SP_UDP_OUT_BATCH, sizeof(*t->odst));
+	t->oli = calloc(SP_UDP_OUT_BATCH, sizeof(*t->oli));
+	if (!t->ubuf || !t->umsg || !t->uiov || !t->uaddr || !t->obuf || !t->omsg || !t->oiov ||
+	    !t->odst || !t->oli) {
 		sp_udp_free(t);
 		return SP_ENOMEM;
 	}
@@ -44,10 +50,22 @@ void sp_udp_free(struct sp_transport *t)
 	free(t->umsg);
 	free(t->uiov);
 	free(t->uaddr);
+	free(t->obuf);
+	free(t->omsg);
+	free(t->oiov);
+	free(t->odst);
+	free(t->oli);
 	t->ubuf = NULL;
 	t->umsg = NULL;
 	t->uiov = NULL;
 	t->uaddr = NULL;
+	t->obuf = NULL;
+	t->omsg = NULL;
+	t->oiov = NULL;
+	t->odst = NULL;
+	t->oli = NULL;
+	t->on = 0; /* what was still queued is dropped: the sockets are closing */
+	t->oused = 0;
 }
 
 /* Reads the ICMP errors the kernel queued for datagrams we sent (IP_RECVERR).
@@ -128,6 +146,7 @@ static void udp_io(int fd, unsigned events, void *arg)
 				continue;
 			return;
 		}
+		sp_transport_batch_begin(t);
 		for (int i = 0; i < n; i++) {
 			struct mmsghdr *m = &t->umsg[i];
 			if ((m->msg_hdr.msg_flags & MSG_TRUNC) || m->msg_len > SP_UDP_MAX) {
@@ -148,6 +167,8 @@ static void udp_io(int fd, unsigned events, void *arg)
 			t->st.rx_bytes += m->msg_len;
 			t->h.rx(t->arg, &rx);
 		}
+		/* What the handlers sent goes out now, one sendmmsg per listener. */
+		sp_transport_batch_end(t);
 		if (n < SP_UDP_BATCH)
 			return;
 	}
@@ -195,11 +216,43 @@ out:
 	return ret;
 }
 
+/* Logs a failed send (rate-limited) and maps errno to an SP_E* code:
+ * SP_E2BIG for a full socket buffer (the caller's overload). */
+static int send_failed(struct sp_transport *t, const struct sp_dest *dst, int e)
+{
+	uint64_t supp = 0;
+	if (sp_log_ratelimit(&t->rl_io, sp_loop_now(t->loop), &supp)) {
+		char a[SP_SOCKADDR_STRLEN];
+		sp_sockaddr_fmt(&dst->addr, true, false, a, sizeof(a));
+		sp_log(SP_LOG_NOTICE, "UDP sendto %s: %s (%llu similar suppressed)", a, strerror(e),
+		       (unsigned long long)supp);
+	}
+	if (e == EAGAIN || e == ENOBUFS)
+		return SP_E2BIG;
+	if (e == EINVAL || e == EAFNOSUPPORT || e == EMSGSIZE)
+		return SP_EINVAL;
+	return SP_ENOENT;
+}
+
 int sp_udp_send(struct sp_transport *t, int li, const struct sp_dest *dst, const char *buf,
 		size_t len)
 {
 	if (len > SP_UDP_MAX)
 		return SP_E2BIG;
+	if (t->batch_depth && t->obuf && t->on < SP_UDP_OUT_BATCH &&
+	    len <= SP_UDP_OUT_BYTES - t->oused) {
+		unsigned k = t->on++;
+		memcpy(t->obuf + t->oused, buf, len);
+		t->odst[k] = *dst;
+		t->oli[k] = li;
+		t->oiov[k] = (struct iovec){ .iov_base = t->obuf + t->oused, .iov_len = len };
+		t->omsg[k].msg_hdr = (struct msghdr){ .msg_name = &t->odst[k].addr.u.sa,
+						      .msg_namelen = t->odst[k].addr.len,
+						      .msg_iov = &t->oiov[k],
+						      .msg_iovlen = 1 };
+		t->oused += len;
+		return 0;
+	}
 	for (int tries = 0; tries < 2; tries++) {
 		ssize_t n = sendto(t->ls[li].fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
 				   &dst->addr.u.sa, dst->addr.len);
@@ -213,17 +266,51 @@ int sp_udp_send(struct sp_transport *t, int li, const struct sp_dest *dst, const
 			continue;
 		break;
 	}
-	int e = errno;
-	uint64_t supp = 0;
-	if (sp_log_ratelimit(&t->rl_io, sp_loop_now(t->loop), &supp)) {
-		char a[SP_SOCKADDR_STRLEN];
-		sp_sockaddr_fmt(&dst->addr, true, false, a, sizeof(a));
-		sp_log(SP_LOG_NOTICE, "UDP sendto %s: %s (%llu similar suppressed)", a, strerror(e),
-		       (unsigned long long)supp);
+	return send_failed(t, dst, errno);
+}
+
+void sp_udp_flush(struct sp_transport *t)
+{
+	struct {
+		struct sp_dest dst;
+		int err;
+	} failed[SP_UDP_OUT_BATCH];
+	unsigned nfailed = 0, n = t->on;
+
+	/* Runs of datagrams from the same listener, in the order queued. */
+	for (unsigned i = 0; i < n;) {
+		unsigned end = i + 1;
+		while (end < n && t->oli[end] == t->oli[i])
+			end++;
+		int fd = t->ls[t->oli[i]].fd;
+		int tries = 0;
+		while (i < end) {
+			int r = sendmmsg(fd, &t->omsg[i], end - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (r > 0) {
+				for (unsigned k = i; k < i + (unsigned)r; k++) {
+					t->st.tx_msgs++;
+					t->st.tx_bytes += t->omsg[k].msg_len;
+				}
+				i += (unsigned)r;
+				tries = 0;
+				continue;
+			}
+			int e = r < 0 ? errno : EAGAIN;
+			/* As in sp_udp_send: a pending ICMP error of an earlier
+			 * datagram, or a signal; this one is not sent yet. */
+			if ((e == ECONNREFUSED || e == EINTR) && tries++ == 0)
+				continue;
+			failed[nfailed].dst = t->odst[i];
+			failed[nfailed++].err = send_failed(t, &t->odst[i], e);
+			i++;
+			tries = 0;
+		}
 	}
-	if (e == EAGAIN || e == ENOBUFS)
-		return SP_E2BIG;
-	if (e == EINVAL || e == EAFNOSUPPORT || e == EMSGSIZE)
-		return SP_EINVAL;
-	return SP_ENOENT;
+	/* The queue is empty before anyone hears of a failure: a handler may
+	 * send again. */
+	t->on = 0;
+	t->oused = 0;
+	for (unsigned k = 0; k < nfailed; k++)
+		if (t->h.send_error)
+			t->h.send_error(t->arg, &failed[k].dst, failed[k].err);
 }

@@ -279,6 +279,59 @@ static void test_udp_icmp_error(void **state)
 	ctx_free(&c);
 }
 
+/* Datagrams sent inside a batch go out at its end, in order, one sendmmsg
+ * per listener; one that fails is reported through send_error afterwards. */
+static void test_udp_batch(void **state)
+{
+	struct ctx c;
+	struct sp_transport_cfg cfg = std_cfg();
+	ctx_init(&c, &cfg);
+	struct sp_sockaddr a, b;
+	int fa = udp_sock(&a), fb = udp_sock(&b);
+	struct sp_dest da = { .proto = SP_PROTO_UDP, .addr = a, .conn = 0, .listener = -1 };
+	struct sp_dest db = { .proto = SP_PROTO_UDP, .addr = b, .conn = 0, .listener = -1 };
+	/* Port 0 cannot be sent to: the kernel says EINVAL for that datagram only. */
+	struct sp_dest bad = { .proto = SP_PROTO_UDP, .addr = loopback(0), .conn = 0,
+			       .listener = -1 };
+	char buf[1024];
+
+	sp_transport_batch_begin(c.t);
+	sp_transport_batch_begin(c.t); /* nested: only the outer end sends */
+	assert_int_equal(sp_transport_send(c.t, &da, msg1, sizeof(msg1) - 1), 0);
+	assert_int_equal(sp_transport_send(c.t, &bad, msg2, sizeof(msg2) - 1), 0);
+	assert_int_equal(sp_transport_send(c.t, &db, msg2, sizeof(msg2) - 1), 0);
+	assert_int_equal(sp_transport_send(c.t, &da, msg3, sizeof(msg3) - 1), 0);
+	sp_transport_batch_end(c.t);
+	assert_int_equal(recv(fa, buf, sizeof(buf), MSG_DONTWAIT), -1); /* not yet */
+	assert_int_equal(sp_transport_stats(c.t)->tx_msgs, 0);
+	assert_int_equal(c.nerr, 0);
+	sp_transport_batch_end(c.t);
+
+	assert_int_equal(recv(fa, buf, sizeof(buf), MSG_DONTWAIT), (ssize_t)sizeof(msg1) - 1);
+	assert_memory_equal(buf, msg1, sizeof(msg1) - 1);
+	assert_int_equal(recv(fa, buf, sizeof(buf), MSG_DONTWAIT), (ssize_t)sizeof(msg3) - 1);
+	assert_memory_equal(buf, msg3, sizeof(msg3) - 1);
+	assert_int_equal(recv(fb, buf, sizeof(buf), MSG_DONTWAIT), (ssize_t)sizeof(msg2) - 1);
+	assert_memory_equal(buf, msg2, sizeof(msg2) - 1);
+	assert_int_equal(sp_transport_stats(c.t)->tx_msgs, 3);
+	assert_int_equal(c.nerr, 1);
+	assert_true(sp_sockaddr_eq(&c.err[0].addr, &bad.addr));
+	assert_int_equal(c.errcode[0], SP_EINVAL);
+
+	/* More than a batch holds: the rest goes out at once, nothing is lost. */
+	sp_transport_batch_begin(c.t);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(sp_transport_send(c.t, &db, msg1, sizeof(msg1) - 1), 0);
+	sp_transport_batch_end(c.t);
+	int got = 0;
+	while (recv(fb, buf, sizeof(buf), MSG_DONTWAIT) == (ssize_t)sizeof(msg1) - 1)
+		got++;
+	assert_int_equal(got, 40);
+	close(fa);
+	close(fb);
+	ctx_free(&c);
+}
+
 static void test_tcp_in(void **state)
 {
 	struct ctx c;
@@ -749,6 +802,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_roundtrip),
 		cmocka_unit_test(test_udp_icmp_error),
+		cmocka_unit_test(test_udp_batch),
 		cmocka_unit_test(test_udp_v6),
 		cmocka_unit_test(test_tcp_in),
 		cmocka_unit_test(test_tcp_too_big),
