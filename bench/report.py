@@ -103,8 +103,12 @@ def build(rows, args):
         med(vals("cpu_reg", "kamailio", 6)), 1)
     s, k = med(max_rates(rows, "sipeer")), med(max_rates(rows, "kamailio"))
     first = args.params_dict.get("ladder_min", "the first step")
+    # Every round reached the ladder's top without a failure: a lower bound.
+    at_top = {srv: bool(by(rows, "max_rate", srv)) and
+              all(r[4] == "top" for r in by(rows, "max_rate", srv)) for srv in SERVERS}
     row("Highest zero-failure call rate (calls/s)", s, k, show_ratio=s > 0 and k > 0,
-        text=lambda v, c, srv: ("< %s" % first) if v == 0 else c)
+        text=lambda v, c, srv: ("< %s" % first) if v == 0 else
+        ("≥ %s (the ladder's top)" % c) if at_top.get(srv) else c)
     lat = {}
     for label in ("50", "90"):
         rates = [num(r[3]) for r in rows if r[2] == "lat_" + label]
