@@ -413,9 +413,19 @@ int sp_store_sqlite_open(const char *file, const struct sp_store_opts *opts, voi
 			       " WHERE expires_at > ?1 ORDER BY aor, updated_at",
 			       -1, &be->load, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(be->db,
-			       "INSERT OR REPLACE INTO cdr (id, call_id, start_ms, answer_ms, end_ms,"
+			       /* An upsert, not INSERT OR REPLACE: the record's end
+				* (same id, same start) is changed in place, where a
+				* replace deleted the row and both index entries and
+				* inserted them again. */
+			       "INSERT INTO cdr (id, call_id, start_ms, answer_ms, end_ms,"
 			       " status, caller, callee, ingress, egress, federation, reason)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+			       " ON CONFLICT (id) DO UPDATE SET call_id = excluded.call_id,"
+			       " answer_ms = excluded.answer_ms, end_ms = excluded.end_ms,"
+			       " status = excluded.status, caller = excluded.caller,"
+			       " callee = excluded.callee, ingress = excluded.ingress,"
+			       " egress = excluded.egress, federation = excluded.federation,"
+			       " reason = excluded.reason",
 			       -1, &be->cdr, NULL) != SQLITE_OK) {
 		rc = be_fail(be, "prepare");
 		goto out;
