@@ -54,7 +54,7 @@ static const char schema_v3[] =
 
 enum ctl {
 	CTL_BEGIN, CTL_COMMIT, CTL_ROLLBACK, CTL_SAVEPOINT, CTL_RELEASE, CTL_ROLLBACK_TO,
-	CTL_FULL, CTL_NORMAL, CTL_N
+	CTL_N
 };
 static const char *const ctl_sql[CTL_N] = {
 	[CTL_BEGIN] = "BEGIN IMMEDIATE",
@@ -63,8 +63,6 @@ static const char *const ctl_sql[CTL_N] = {
 	[CTL_SAVEPOINT] = "SAVEPOINT batch",
 	[CTL_RELEASE] = "RELEASE batch",
 	[CTL_ROLLBACK_TO] = "ROLLBACK TO batch",
-	[CTL_FULL] = "PRAGMA synchronous=FULL",
-	[CTL_NORMAL] = "PRAGMA synchronous=NORMAL",
 };
 
 struct sqlite_be {
@@ -186,7 +184,10 @@ static void sqlite_apply(void *arg, struct sp_store_batch **v, size_t n)
 			full = v[i]->ops[k].kind != SP_STORE_CDR;
 	int rc = 0;
 	if (full != be->full) {
-		rc = ctl(be, full ? CTL_FULL : CTL_NORMAL);
+		/* Not a prepared statement: SQLite applies this pragma when it
+		 * compiles it, so a kept statement would take effect when
+		 * prepared (once, at open) and never again. */
+		rc = exec(be, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 		if (rc == 0)
 			be->full = full;
 	}

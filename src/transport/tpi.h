@@ -121,6 +121,13 @@ struct sp_transport {
 	struct iovec *oiov;
 	struct sp_dest *odst;
 	int *oli;
+	/* Datagrams of the queue the kernel refused, reported by
+	 * sp_udp_flush (at most SP_UDP_OUT_BATCH; more are only logged). */
+	struct sp_udp_fail {
+		struct sp_dest dst;
+		int err;
+	} ofail[SP_UDP_OUT_BATCH];
+	unsigned nfail;
 	/* Connections. */
 	struct sp_htab by_id, by_addr, by_ip;
 	size_t nconns;

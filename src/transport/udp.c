@@ -66,6 +66,7 @@ void sp_udp_free(struct sp_transport *t)
 	t->oli = NULL;
 	t->on = 0; /* what was still queued is dropped: the sockets are closing */
 	t->oused = 0;
+	t->nfail = 0;
 }
 
 /* Reads the ICMP errors the kernel queued for datagrams we sent (IP_RECVERR).
@@ -234,13 +235,67 @@ static int send_failed(struct sp_transport *t, const struct sp_dest *dst, int e)
 	return SP_ENOENT;
 }
 
+/* Sends the queue, in order, one sendmmsg per run of the same listener, and
+ * empties it. A datagram the kernel refused is remembered for sp_udp_flush
+ * to report; one refused for want of buffer space (EAGAIN, ENOBUFS) is lost
+ * like a datagram dropped on the way, for the retransmission timers to
+ * cover, not reported: that would fail every transaction to its address. */
+static void send_queue(struct sp_transport *t)
+{
+	unsigned n = t->on;
+
+	for (unsigned i = 0; i < n;) {
+		unsigned end = i + 1;
+		while (end < n && t->oli[end] == t->oli[i])
+			end++;
+		int fd = t->ls[t->oli[i]].fd;
+		int tries = 0;
+		while (i < end) {
+			int r = sendmmsg(fd, &t->omsg[i], end - i, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (r > 0) {
+				for (unsigned k = i; k < i + (unsigned)r; k++) {
+					t->st.tx_msgs++;
+					t->st.tx_bytes += t->omsg[k].msg_len;
+				}
+				i += (unsigned)r;
+				tries = 0;
+				continue;
+			}
+			int e = r < 0 ? errno : EAGAIN;
+			/* As in sp_udp_send: a pending ICMP error of an earlier
+			 * datagram, or a signal; this one is not sent yet. */
+			if ((e == ECONNREFUSED || e == EINTR) && tries++ == 0)
+				continue;
+			int err = send_failed(t, &t->odst[i], e);
+			if (e != EAGAIN && e != ENOBUFS && t->nfail < SP_UDP_OUT_BATCH) {
+				t->ofail[t->nfail].dst = t->odst[i];
+				t->ofail[t->nfail++].err = err;
+			}
+			i++;
+			tries = 0;
+		}
+	}
+	t->on = 0;
+	t->oused = 0;
+}
+
 int sp_udp_send(struct sp_transport *t, int li, const struct sp_dest *dst, const char *buf,
 		size_t len)
 {
 	if (len > SP_UDP_MAX)
 		return SP_E2BIG;
-	if (t->batch_depth && t->obuf && t->on < SP_UDP_OUT_BATCH &&
-	    len <= SP_UDP_OUT_BYTES - t->oused) {
+	if (t->batch_depth && t->obuf) {
+		/* What the kernel would refuse for this datagram alone is
+		 * refused here, to its caller, as sendto did: a failure
+		 * reported later through send_error fails every transaction
+		 * to that address. */
+		size_t max = dst->addr.u.sa.sa_family == AF_INET6 ? 65527u : 65507u;
+		if (len > max || sp_sockaddr_port(&dst->addr) == 0)
+			return SP_EINVAL;
+		/* Full: what is queued goes first, so that datagrams to one
+		 * destination keep their order. */
+		if (t->on == SP_UDP_OUT_BATCH || len > SP_UDP_OUT_BYTES - t->oused)
+			send_queue(t);
 		unsigned k = t->on++;
 		memcpy(t->obuf + t->oused, buf, len);
 		t->odst[k] = *dst;
@@ -271,46 +326,14 @@ int sp_udp_send(struct sp_transport *t, int li, const struct sp_dest *dst, const
 
 void sp_udp_flush(struct sp_transport *t)
 {
-	struct {
-		struct sp_dest dst;
-		int err;
-	} failed[SP_UDP_OUT_BATCH];
-	unsigned nfailed = 0, n = t->on;
+	struct sp_udp_fail failed[SP_UDP_OUT_BATCH];
 
-	/* Runs of datagrams from the same listener, in the order queued. */
-	for (unsigned i = 0; i < n;) {
-		unsigned end = i + 1;
-		while (end < n && t->oli[end] == t->oli[i])
-			end++;
-		int fd = t->ls[t->oli[i]].fd;
-		int tries = 0;
-		while (i < end) {
-			int r = sendmmsg(fd, &t->omsg[i], end - i, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (r > 0) {
-				for (unsigned k = i; k < i + (unsigned)r; k++) {
-					t->st.tx_msgs++;
-					t->st.tx_bytes += t->omsg[k].msg_len;
-				}
-				i += (unsigned)r;
-				tries = 0;
-				continue;
-			}
-			int e = r < 0 ? errno : EAGAIN;
-			/* As in sp_udp_send: a pending ICMP error of an earlier
-			 * datagram, or a signal; this one is not sent yet. */
-			if ((e == ECONNREFUSED || e == EINTR) && tries++ == 0)
-				continue;
-			failed[nfailed].dst = t->odst[i];
-			failed[nfailed++].err = send_failed(t, &t->odst[i], e);
-			i++;
-			tries = 0;
-		}
-	}
-	/* The queue is empty before anyone hears of a failure: a handler may
-	 * send again. */
-	t->on = 0;
-	t->oused = 0;
-	for (unsigned k = 0; k < nfailed; k++)
+	send_queue(t);
+	/* Copied out first: a handler may send (and fail) again. */
+	unsigned n = t->nfail;
+	memcpy(failed, t->ofail, n * sizeof(failed[0]));
+	t->nfail = 0;
+	for (unsigned k = 0; k < n; k++)
 		if (t->h.send_error)
 			t->h.send_error(t->arg, &failed[k].dst, failed[k].err);
 }

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -589,6 +590,146 @@ static void test_sqlite_cdr(void **state)
 	tmpdb_remove(&t);
 }
 
+/* A VFS that passes everything to the default one and counts xSync calls on
+ * the write-ahead log: how we see which commits waited for the disk. */
+struct sync_file {
+	sqlite3_file base;      /* methods: sync_methods */
+	bool is_wal;
+	sqlite3_file *real;     /* follows this struct in the same allocation */
+};
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs sync_vfs;
+static sqlite3_io_methods sync_methods;
+static const sqlite3_io_methods *real_methods;
+static int wal_syncs;
+
+static int sf_close(sqlite3_file *f)
+{
+	struct sync_file *s = (struct sync_file *)f;
+	return s->real->pMethods ? s->real->pMethods->xClose(s->real) : SQLITE_OK;
+}
+#define SF(f) (((struct sync_file *)(f))->real)
+static int sf_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return SF(f)->pMethods->xRead(SF(f), b, n, o); }
+static int sf_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o) { return SF(f)->pMethods->xWrite(SF(f), b, n, o); }
+static int sf_truncate(sqlite3_file *f, sqlite3_int64 n) { return SF(f)->pMethods->xTruncate(SF(f), n); }
+static int sf_sync(sqlite3_file *f, int flags)
+{
+	if (((struct sync_file *)f)->is_wal)
+		wal_syncs++;
+	return SF(f)->pMethods->xSync(SF(f), flags);
+}
+static int sf_size(sqlite3_file *f, sqlite3_int64 *n) { return SF(f)->pMethods->xFileSize(SF(f), n); }
+static int sf_lock(sqlite3_file *f, int l) { return SF(f)->pMethods->xLock(SF(f), l); }
+static int sf_unlock(sqlite3_file *f, int l) { return SF(f)->pMethods->xUnlock(SF(f), l); }
+static int sf_check(sqlite3_file *f, int *r) { return SF(f)->pMethods->xCheckReservedLock(SF(f), r); }
+static int sf_fctl(sqlite3_file *f, int op, void *a) { return SF(f)->pMethods->xFileControl(SF(f), op, a); }
+static int sf_sector(sqlite3_file *f) { return SF(f)->pMethods->xSectorSize(SF(f)); }
+static int sf_dev(sqlite3_file *f) { return SF(f)->pMethods->xDeviceCharacteristics(SF(f)); }
+static int sf_shmmap(sqlite3_file *f, int i, int sz, int e, void volatile **p) { return SF(f)->pMethods->xShmMap(SF(f), i, sz, e, p); }
+static int sf_shmlock(sqlite3_file *f, int o, int n, int fl) { return SF(f)->pMethods->xShmLock(SF(f), o, n, fl); }
+static void sf_shmbarrier(sqlite3_file *f) { SF(f)->pMethods->xShmBarrier(SF(f)); }
+static int sf_shmunmap(sqlite3_file *f, int d) { return SF(f)->pMethods->xShmUnmap(SF(f), d); }
+
+static int sv_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	struct sync_file *s = (struct sync_file *)f;
+	(void)v;
+	s->real = (sqlite3_file *)(s + 1);
+	s->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+	memset(s->real, 0, (size_t)real_vfs->szOsFile);
+	int rc = real_vfs->xOpen(real_vfs, name, s->real, flags, out);
+	if (rc != SQLITE_OK || !s->real->pMethods) {
+		s->base.pMethods = NULL;
+		return rc;
+	}
+	real_methods = s->real->pMethods;
+	sync_methods = (sqlite3_io_methods){
+		.iVersion = 2, .xClose = sf_close, .xRead = sf_read, .xWrite = sf_write,
+		.xTruncate = sf_truncate, .xSync = sf_sync, .xFileSize = sf_size, .xLock = sf_lock,
+		.xUnlock = sf_unlock, .xCheckReservedLock = sf_check, .xFileControl = sf_fctl,
+		.xSectorSize = sf_sector, .xDeviceCharacteristics = sf_dev, .xShmMap = sf_shmmap,
+		.xShmLock = sf_shmlock, .xShmBarrier = sf_shmbarrier, .xShmUnmap = sf_shmunmap,
+	};
+	s->base.pMethods = &sync_methods;
+	return SQLITE_OK;
+}
+static int sv_delete(sqlite3_vfs *v, const char *n, int d) { (void)v; return real_vfs->xDelete(real_vfs, n, d); }
+static int sv_access(sqlite3_vfs *v, const char *n, int fl, int *r) { (void)v; return real_vfs->xAccess(real_vfs, n, fl, r); }
+static int sv_full(sqlite3_vfs *v, const char *n, int sz, char *o) { (void)v; return real_vfs->xFullPathname(real_vfs, n, sz, o); }
+static int sv_rand(sqlite3_vfs *v, int n, char *o) { (void)v; return real_vfs->xRandomness(real_vfs, n, o); }
+static int sv_sleep(sqlite3_vfs *v, int us) { (void)v; return real_vfs->xSleep(real_vfs, us); }
+static int sv_time(sqlite3_vfs *v, double *t) { (void)v; return real_vfs->xCurrentTime(real_vfs, t); }
+static int sv_err(sqlite3_vfs *v, int n, char *o) { (void)v; return real_vfs->xGetLastError(real_vfs, n, o); }
+static int sv_time64(sqlite3_vfs *v, sqlite3_int64 *t) { (void)v; return real_vfs->xCurrentTimeInt64(real_vfs, t); }
+
+static void sync_vfs_install(void)
+{
+	if (!real_vfs) {
+		real_vfs = sqlite3_vfs_find(NULL);
+		assert_non_null(real_vfs);
+		sync_vfs = (sqlite3_vfs){
+			.iVersion = 2, .szOsFile = (int)sizeof(struct sync_file) + real_vfs->szOsFile,
+			.mxPathname = real_vfs->mxPathname, .zName = "sync-count", .xOpen = sv_open,
+			.xDelete = sv_delete, .xAccess = sv_access, .xFullPathname = sv_full,
+			.xDlOpen = NULL, .xRandomness = sv_rand, .xSleep = sv_sleep,
+			.xCurrentTime = sv_time, .xGetLastError = sv_err, .xCurrentTimeInt64 = sv_time64,
+		};
+	}
+	assert_int_equal(sqlite3_vfs_register(&sync_vfs, 1), SQLITE_OK);
+}
+
+/* One write (a batch of ops[0..n)) and its commit; returns the WAL syncs it took. */
+static int syncs_of(struct sp_store *st, struct sp_store_op *ops, size_t n)
+{
+	struct done_rec rec = { .n = 0 };
+	struct done_arg a = { &rec, 1 };
+	int before = wal_syncs;
+	assert_int_equal(sp_store_write(st, ops, n, on_done, &a), 0);
+	wait_done(st, &rec, 1);
+	assert_int_equal(rec.results[0], 0);
+	return wal_syncs - before;
+}
+
+/* Bindings always wait for the disk; call records alone only with cdr_sync.
+ * (SQLite applies PRAGMA synchronous when it compiles the statement: a
+ * prepared, kept pragma once left bindings unsynced.) */
+static void test_sqlite_syncs(void **state)
+{
+	struct tu_tmpdb t;
+	struct sp_store *st;
+	struct sp_store_op b = put("sip:alice@a.test", "sip:alice@192.0.2.1", 4000000000ull, 1);
+	struct sp_store_op r1 = cdr_op("1000-a", 1000, 0, 200, "");
+	struct sp_store_op r2 = cdr_op("1000-a", 1000, 5000, 200, "bye");
+	char v[64];
+	tmpdb_make(&t);
+	sync_vfs_install();
+
+	for (int cdr_sync = 0; cdr_sync <= 1; cdr_sync++) {
+		struct sp_store_opts o = { .cdr_sync = cdr_sync };
+		assert_int_equal(sp_store_open(t.spec, &o, &st), 0);
+		int before = wal_syncs;
+		assert_int_equal(sp_store_keep(st, "auth.secret", "0123456789abcdef", v, sizeof(v)), 0);
+		if (cdr_sync == 0) /* the first open writes it; the second only reads */
+			assert_true(wal_syncs > before);
+		assert_true(syncs_of(st, &b, 1) >= 1);
+		assert_true(syncs_of(st, &b, 1) >= 1);
+		if (cdr_sync)
+			assert_true(syncs_of(st, &r1, 1) >= 1);
+		else
+			assert_int_equal(syncs_of(st, &r1, 1), 0);
+		assert_true(syncs_of(st, &b, 1) >= 1); /* after a record: FULL again */
+		if (cdr_sync)
+			assert_true(syncs_of(st, &r2, 1) >= 1);
+		else
+			assert_int_equal(syncs_of(st, &r2, 1), 0);
+		struct sp_store_op mixed[2] = { r2, b };
+		assert_true(syncs_of(st, mixed, 2) >= 1);
+		sp_store_close(st);
+	}
+	sqlite3_vfs_unregister(&sync_vfs);
+	tmpdb_remove(&t);
+}
+
 static void test_bad_spec(void **state)
 {
 	struct sp_store *st = NULL;
@@ -606,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_group_commit),
 		cmocka_unit_test(test_sqlite_commit_window),
 		cmocka_unit_test(test_sqlite_kill9),
+		cmocka_unit_test(test_sqlite_syncs),
 		cmocka_unit_test(test_sqlite_batch_isolation),
 		cmocka_unit_test(test_queue_cap),
 		cmocka_unit_test(test_memory_backend),
