@@ -600,7 +600,6 @@ struct sync_file {
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs sync_vfs;
 static sqlite3_io_methods sync_methods;
-static const sqlite3_io_methods *real_methods;
 static int wal_syncs;
 
 static int sf_close(sqlite3_file *f)
@@ -642,7 +641,6 @@ static int sv_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags,
 		s->base.pMethods = NULL;
 		return rc;
 	}
-	real_methods = s->real->pMethods;
 	sync_methods = (sqlite3_io_methods){
 		.iVersion = 2, .xClose = sf_close, .xRead = sf_read, .xWrite = sf_write,
 		.xTruncate = sf_truncate, .xSync = sf_sync, .xFileSize = sf_size, .xLock = sf_lock,
